@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection options shared by every module, with their environment fallbacks.
+
+Every module accepts the options of all three vendors.  Their names carry the
+vendor (``falcon_*``, ``cloudflare_*``, ``unit21_*``), so one
+``module_defaults: group/caseops.desk.all`` block can configure Falcon,
+Cloudforce One and Unit21 together without one option meaning two things; a
+module ignores the options of vendors it does not talk to.  The doc fragments
+in ``plugins/doc_fragments/`` document exactly these options (sanity's
+validate-modules and a unit test keep them in step).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.module_utils.errors import AnsibleFallbackNotFound
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError
+
+FALCON_CLOUDS = ["us-1", "us-2", "eu-1", "us-gov-1", "us-gov-2", "us-3"]
+
+
+def nonempty_env_fallback(*names):
+    """Like ``env_fallback``, but an empty variable counts as unset.
+
+    AWX credential types and ``lookup('env', ...)`` easily produce empty
+    strings; sending those as credentials only earns a confusing 401.
+    """
+    for name in names:
+        value = os.environ.get(name)
+        if value is not None and value.strip() != "":
+            return value
+    raise AnsibleFallbackNotFound
+
+
+def _env(*names):
+    return (nonempty_env_fallback, list(names))
+
+
+COMMON_OPTIONS = dict(
+    timeout=dict(type="float", default=30.0, fallback=_env("CASEOPS_TIMEOUT")),
+    validate_certs=dict(type="bool", default=True, fallback=_env("CASEOPS_VALIDATE_CERTS")),
+    ca_path=dict(type="path", fallback=_env("CASEOPS_CA_PATH")),
+    max_retries=dict(type="int", default=4, fallback=_env("CASEOPS_MAX_RETRIES")),
+    retry_max_time=dict(type="float", default=120.0, fallback=_env("CASEOPS_RETRY_MAX_TIME")),
+)
+
+FALCON_OPTIONS = dict(
+    falcon_client_id=dict(type="str", fallback=_env("FALCON_CLIENT_ID")),
+    falcon_client_secret=dict(type="str", no_log=True, fallback=_env("FALCON_CLIENT_SECRET")),
+    falcon_cloud=dict(type="str", choices=FALCON_CLOUDS, fallback=_env("FALCON_CLOUD")),
+    falcon_base_url=dict(type="str", fallback=_env("FALCON_BASE_URL")),
+    falcon_member_cid=dict(type="str", fallback=_env("FALCON_MEMBER_CID")),
+    falcon_auth=dict(
+        type="dict", no_log=False,
+        options=dict(
+            access_token=dict(type="str", no_log=True, required=True),
+            base_url=dict(type="str"),
+            expires_at=dict(type="float"),
+        ),
+    ),
+)
+
+CLOUDFLARE_OPTIONS = dict(
+    cloudflare_api_token=dict(type="str", no_log=True, fallback=_env("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_TOKEN")),
+    cloudflare_email=dict(type="str", fallback=_env("CLOUDFLARE_EMAIL")),
+    cloudflare_api_key=dict(type="str", no_log=True, fallback=_env("CLOUDFLARE_API_KEY")),
+    cloudflare_account_id=dict(type="str", fallback=_env("CLOUDFLARE_ACCOUNT_ID")),
+    cloudflare_base_url=dict(type="str", fallback=_env("CLOUDFLARE_BASE_URL")),
+)
+
+UNIT21_OPTIONS = dict(
+    unit21_api_key=dict(type="str", no_log=True, fallback=_env("UNIT21_API_KEY")),
+    unit21_base_url=dict(type="str", fallback=_env("UNIT21_BASE_URL")),
+)
+
+
+_ENV_FALLBACKS = dict(
+    (name, option["fallback"][1])
+    for group in (COMMON_OPTIONS, FALCON_OPTIONS, CLOUDFLARE_OPTIONS, UNIT21_OPTIONS)
+    for name, option in group.items() if "fallback" in option
+)
+
+
+def connection_argument_spec():
+    """The connection options of every vendor, for a module's argument_spec."""
+    spec = {}
+    for group in (COMMON_OPTIONS, FALCON_OPTIONS, CLOUDFLARE_OPTIONS, UNIT21_OPTIONS):
+        for name, option in group.items():
+            spec[name] = dict(option)
+    return spec
+
+
+def param(params, name):
+    """A parameter's value; an empty or blank string counts as unset.
+
+    Unset means what it means for an option that was not given at all: the
+    environment fallback applies.  So ``falcon_client_id: ""`` (say from an
+    empty lookup) still picks up E(FALCON_CLIENT_ID).
+    """
+    value = params.get(name)
+    if not (isinstance(value, str) and value.strip() == ""):
+        return value
+    fallback = _ENV_FALLBACKS.get(name)
+    if fallback:
+        try:
+            return nonempty_env_fallback(*fallback)
+        except AnsibleFallbackNotFound:
+            pass
+    return None
+
+
+def transport_options(params):
+    """Keyword arguments for :class:`Transport` from the common options, checked."""
+    # Imported here so args.py stays importable without requests.
+    from ansible_collections.caseops.desk.plugins.module_utils.transport import RetryPolicy
+
+    timeout = params.get("timeout")
+    timeout = 30.0 if timeout is None else timeout
+    max_retries = params.get("max_retries")
+    max_retries = 4 if max_retries is None else max_retries
+    retry_max_time = params.get("retry_max_time")
+    retry_max_time = 120.0 if retry_max_time is None else retry_max_time
+    if timeout <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds, got %s." % timeout)
+    if max_retries < 0:
+        raise ConfigurationError("max_retries must be 0 or more, got %s." % max_retries)
+    if retry_max_time < 0:
+        raise ConfigurationError("retry_max_time must be 0 or more seconds, got %s." % retry_max_time)
+    return dict(
+        timeout=float(timeout),
+        validate_certs=params.get("validate_certs", True) is not False,
+        ca_path=param(params, "ca_path"),
+        retry=RetryPolicy(max_attempts=1 + max_retries, max_total_seconds=retry_max_time),
+    )

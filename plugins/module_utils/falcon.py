@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""CrowdStrike Falcon client: OAuth2 client credentials and the Message Center API."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
+from ansible_collections.caseops.desk.plugins.module_utils.errors import AuthenticationError, ConfigurationError
+from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport
+
+CLOUD_BASE_URLS = {
+    "us-1": "https://api.crowdstrike.com",
+    "us-2": "https://api.us-2.crowdstrike.com",
+    "eu-1": "https://api.eu-1.crowdstrike.com",
+    "us-gov-1": "https://api.laggar.gcw.crowdstrike.com",
+    "us-gov-2": "https://api.us-gov-2.crowdstrike.mil",
+    "us-3": "https://api.us-3.crowdstrike.com",
+}
+DEFAULT_CLOUD = "us-1"
+# Gov clouds cannot be discovered from a us-1 token request.
+AUTODISCOVERABLE_CLOUDS = ("us-1", "us-2", "eu-1", "us-3")
+
+CASE_SORT_VALUES = [
+    "%s.%s" % (field, direction)
+    for field in ("case.created_time", "case.last_modified_time", "case.status", "case.type", "case.id")
+    for direction in ("asc", "desc")
+]
+QUERY_PAGE_MAX = 500          # QueryCasesIdsByFilter accepts limit 1-500
+ENTITY_BATCH_SIZE = 500       # ids per GetCaseEntitiesByIDs call; the API documents no maximum
+TOKEN_RENEW_WINDOW = 120      # seconds before expiry a token is renewed, as falconpy does
+
+TOKEN_PATH = "/oauth2/token"
+QUERY_CASES_PATH = "/message-center/queries/cases/v1"
+GET_CASES_PATH = "/message-center/entities/cases/GET/v1"
+
+
+def error_hint(status, errors, path):
+    """What a user can do about a Falcon error, or None."""
+    if path == TOKEN_PATH and status in (400, 401, 403):
+        return ("Falcon refused the client credentials: check falcon_client_id and falcon_client_secret, that the API "
+                "client belongs to this cloud (falcon_cloud or falcon_base_url), and falcon_member_cid if you set one.")
+    if status == 401:
+        return "The Falcon token was refused: check falcon_client_id and falcon_client_secret, or renew the falcon_auth token."
+    if status == 403:
+        return ("The API client is not allowed to do this: it needs the Message Center Read scope to read cases and "
+                "Message Center Write to create cases, comments or attachments.")
+    return None
+
+
+def base_url_for(cloud=None, base_url=None):
+    if base_url:
+        return base_url.rstrip("/")
+    return CLOUD_BASE_URLS[cloud or DEFAULT_CLOUD]
+
+
+class FalconToken:
+    """A bearer token and when it stops being usable."""
+
+    def __init__(self, access_token, expires_at=None):
+        self.access_token = access_token
+        self.expires_at = expires_at
+
+    def fresh(self, now):
+        return self.expires_at is None or now < self.expires_at - TOKEN_RENEW_WINDOW
+
+
+class FalconClient:
+    """Message Center operations over one :class:`Transport`, with the token kept fresh.
+
+    Authentication: a token handed in (``token``, e.g. from the falcon_auth
+    module) is used while it is fresh.  With client credentials, a token is
+    requested on first use, renewed before it expires, and renewed once more
+    when the API answers 401; without them, a stale or refused token is an
+    error that says so.
+    """
+
+    def __init__(self, transport, client_id=None, client_secret=None, member_cid=None, token=None,
+                 autodiscover=False, clock=time.time):
+        self.transport = transport
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.member_cid = member_cid
+        self.token = token
+        self.autodiscover = autodiscover
+        self.clock = clock
+        self.region = None
+        transport.add_secret(client_secret)
+        if token is not None:
+            transport.add_secret(token.access_token)
+
+    # -- authentication --------------------------------------------------
+    @property
+    def can_authenticate(self):
+        return bool(self.client_id and self.client_secret)
+
+    def authenticate(self):
+        """Request a new token with the client credentials and keep it."""
+        if not self.can_authenticate:
+            raise ConfigurationError(
+                "Falcon credentials are missing: set falcon_client_id and falcon_client_secret "
+                "(or FALCON_CLIENT_ID and FALCON_CLIENT_SECRET), or pass falcon_auth from caseops.desk.falcon_auth.")
+        form = {"client_id": self.client_id, "client_secret": self.client_secret}
+        if self.member_cid:
+            form["member_cid"] = self.member_cid
+        # Asking twice for a token is harmless, so the POST may be replayed.
+        reply = self.transport.request("POST", TOKEN_PATH, data=form, expected=(200, 201), replay_safe=True)
+        self._accept_token(reply)
+        region = reply.headers.get("X-Cs-Region")
+        self.region = region
+        if self.autodiscover and region in AUTODISCOVERABLE_CLOUDS:
+            discovered = CLOUD_BASE_URLS[region]
+            if discovered != self.transport.base_url:
+                # The token belongs to the cloud that issued it: move there and ask again.
+                self.transport.base_url = discovered
+                self.autodiscover = False
+                reply = self.transport.request("POST", TOKEN_PATH, data=form, expected=(200, 201), replay_safe=True)
+                self._accept_token(reply)
+        return self.token
+
+    def _accept_token(self, reply):
+        body = reply.json()
+        access_token = body.get("access_token") if isinstance(body, dict) else None
+        if not access_token:
+            raise AuthenticationError("Falcon %s answered HTTP %s without an access_token." % (TOKEN_PATH, reply.status),
+                                      status=reply.status, vendor="Falcon")
+        self.transport.add_secret(access_token)
+        expires_in = body.get("expires_in")
+        expires_at = self.clock() + float(expires_in) if expires_in else None
+        self.token = FalconToken(access_token, expires_at)
+        self.token_type = body.get("token_type") or "bearer"
+        self.expires_in = expires_in
+
+    def ensure_token(self):
+        if self.token is not None and self.token.fresh(self.clock()):
+            return self.token
+        if self.can_authenticate:
+            return self.authenticate()
+        if self.token is not None:
+            raise AuthenticationError(
+                "The Falcon token passed in falcon_auth has expired and no client credentials are set to renew it: "
+                "run caseops.desk.falcon_auth again, or set falcon_client_id and falcon_client_secret.", vendor="Falcon")
+        return self.authenticate()  # raises the missing-credentials error
+
+    def request(self, method, path, **kwargs):
+        """An authenticated Message Center request; one re-authentication on 401."""
+        self.ensure_token()
+        try:
+            return self.transport.request(method, path, headers=self._auth_header(), **kwargs)
+        except AuthenticationError:
+            if not self.can_authenticate:
+                raise
+            self.authenticate()
+            return self.transport.request(method, path, headers=self._auth_header(), **kwargs)
+
+    def _auth_header(self):
+        return {"Authorization": "Bearer %s" % self.token.access_token}
+
+    # -- cases -----------------------------------------------------------
+    def query_case_ids(self, fql_filter=None, sort=None, limit=100, offset=0):
+        """One page of case ids: (ids, total)."""
+        params = {"limit": limit, "offset": offset}
+        if fql_filter:
+            params["filter"] = fql_filter
+        if sort:
+            params["sort"] = sort
+        body = self.request("GET", QUERY_CASES_PATH, params=params).json()
+        ids = body.get("resources") or []
+        pagination = (body.get("meta") or {}).get("pagination") or {}
+        return ids, pagination.get("total", len(ids))
+
+    def find_case_ids(self, fql_filter=None, sort=None, limit=QUERY_PAGE_MAX):
+        """Every matching case id up to ``limit``, paging as needed: (ids, total).
+
+        The next offset is computed from what was received, not taken from
+        ``meta.pagination.offset``, whose meaning the API does not document.
+        """
+        ids, total = [], 0
+        while len(ids) < limit:
+            page_size = min(QUERY_PAGE_MAX, limit - len(ids))
+            page, total = self.query_case_ids(fql_filter, sort, page_size, len(ids))
+            ids.extend(page)
+            if len(page) < page_size or len(ids) >= total:
+                break
+        return ids[:limit], total
+
+    def get_cases(self, ids):
+        """Full case entities for ``ids`` in as few calls as allowed: (cases, missing_ids)."""
+        cases = []
+        for start in range(0, len(ids), ENTITY_BATCH_SIZE):
+            batch = list(ids[start:start + ENTITY_BATCH_SIZE])
+            # A POST that only reads: safe to send again.
+            body = self.request("POST", GET_CASES_PATH, json_body={"ids": batch}, replay_safe=True).json()
+            cases.extend(body.get("resources") or [])
+        found = set(case.get("id") for case in cases)
+        missing = [case_id for case_id in ids if case_id not in found]
+        return cases, missing
+
+
+def client_from_params(params):
+    """A FalconClient from module parameters (connection options of args.py)."""
+    cloud = param(params, "falcon_cloud")
+    base_url = param(params, "falcon_base_url")
+    auth = params.get("falcon_auth") or {}
+    token = None
+    if param(auth, "access_token"):
+        token = FalconToken(auth["access_token"], auth.get("expires_at"))
+        # A token is only valid on the cloud that issued it.
+        base_url = base_url or param(auth, "base_url")
+    transport = Transport(base_url_for(cloud, base_url), "Falcon", error_hint=error_hint,
+                          **transport_options(params))
+    return FalconClient(transport, client_id=param(params, "falcon_client_id"),
+                        client_secret=param(params, "falcon_client_secret"),
+                        member_cid=param(params, "falcon_member_cid"), token=token,
+                        autodiscover=not (cloud or base_url))

@@ -1,0 +1,358 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one HTTP transport every vendor client uses.
+
+A thin layer over ``requests.Session`` that adds what all three APIs need:
+timeouts, TLS settings, a versioned User-Agent, bounded retries that honour the
+vendors' rate-limit hints, a safe policy for requests that create objects, and
+errors that never carry a secret.
+
+Retry policy, in short:
+
+* retried: HTTP 423, 429, 502, 503, 504, refused connections, timeouts and
+  connections dropped mid-request;
+* the wait is the vendor's hint when it gives one (``Retry-After``, Falcon's
+  ``X-RateLimit-RetryAfter``, Unit21's ``X-RateLimit-Reset``), otherwise
+  exponential backoff with jitter; both bounded by ``max_attempts`` and
+  ``max_total_seconds``;
+* a request that is not replay-safe (a POST that creates something) is never
+  replayed after a failure that hides whether it was applied (a timeout, a
+  dropped connection, a 502/504 from a gateway).  The caller passes a
+  ``recover`` hook that looks the object up; when it finds it, the transport
+  returns it instead of sending again.  Without a hook it raises
+  :class:`AmbiguousWriteError`.  423, 429 and 503 mean the server did not act,
+  so those are retried for every request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import json
+import random
+import re
+import time
+
+try:
+    import requests
+    from urllib3.exceptions import NewConnectionError
+    try:
+        from urllib3.exceptions import NameResolutionError
+    except ImportError:  # urllib3 < 2 reports DNS failures as NewConnectionError
+        NameResolutionError = None
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised by the missing_required_lib path
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = exc
+
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (
+    AmbiguousWriteError,
+    Redactor,
+    TransportError,
+    api_error_class,
+)
+
+COLLECTION_VERSION = "0.1.0"
+
+RETRY_STATUSES = frozenset([423, 429, 502, 503, 504])
+# Of those, these say the server did not act on the request, so even a create
+# can be sent again.  502 and 504 come from a gateway whose backend may have
+# committed the write.
+NOT_APPLIED_STATUSES = frozenset([423, 429, 503])
+REPLAY_SAFE_METHODS = frozenset(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+
+# Headers are epoch timestamps when they are this large, deltas otherwise.
+_EPOCH_SECONDS_FLOOR = 1e9
+_EPOCH_MILLISECONDS_FLOOR = 1e12
+
+
+def user_agent(extra=None):
+    base = "caseops.desk/%s (ansible-core/%s; python-requests/%s)" % (
+        COLLECTION_VERSION, ANSIBLE_VERSION, requests.__version__ if HAS_REQUESTS else "missing")
+    return "%s %s" % (extra, base) if extra else base
+
+
+class RetryPolicy:
+    """How often and how long to retry.  ``sleep``/``clock``/``jitter`` are injectable for tests."""
+
+    def __init__(self, max_attempts=5, max_total_seconds=120.0, backoff_base=0.5, backoff_max=30.0,
+                 sleep=time.sleep, clock=time.monotonic, wall_clock=time.time, jitter=random.random):
+        self.max_attempts = max(1, int(max_attempts))
+        self.max_total_seconds = float(max_total_seconds)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.sleep = sleep
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.jitter = jitter
+
+    def backoff(self, attempt):
+        """Exponential backoff with 'equal jitter': half fixed, half random."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        return ceiling / 2.0 + self.jitter() * ceiling / 2.0
+
+    def hinted_delay(self, status, headers):
+        """Seconds the server asked us to wait, or None when it gave no hint."""
+        hints = [headers.get("Retry-After")]
+        if status == 429:
+            hints.append(headers.get("X-RateLimit-RetryAfter"))
+            hints.append(headers.get("X-RateLimit-Reset"))
+        for raw in hints:
+            seconds = self._parse_hint(raw)
+            if seconds is not None:
+                return seconds
+        if status == 429:
+            # Cloudflare: 'Ratelimit: "default";r=0;t=30' (t = seconds until the window resets).
+            match = re.search(r";\s*t=(\d+)", headers.get("Ratelimit") or "")
+            if match:
+                return float(match.group(1))
+        return None
+
+    def _parse_hint(self, raw):
+        if raw is None or str(raw).strip() == "":
+            return None
+        raw = str(raw).strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            # Retry-After may be an HTTP date.
+            parsed = email.utils.parsedate_tz(raw)
+            if parsed is None:
+                return None
+            return max(0.0, email.utils.mktime_tz(parsed) - self.wall_clock())
+        if value >= _EPOCH_MILLISECONDS_FLOOR:
+            return max(0.0, value / 1000.0 - self.wall_clock())
+        if value >= _EPOCH_SECONDS_FLOOR:
+            return max(0.0, value - self.wall_clock())
+        return max(0.0, value)
+
+
+class Reply:
+    """A successful answer, or the object a ``recover`` hook found instead of sending again."""
+
+    def __init__(self, status=None, headers=None, content=b"", recovered=None, attempts=1):
+        self.status = status
+        self.headers = headers if headers is not None else {}
+        self.content = content
+        self.recovered = recovered
+        self.attempts = attempts
+
+    @property
+    def is_recovered(self):
+        return self.recovered is not None
+
+    def json(self):
+        if not self.content:
+            return {}
+        try:
+            return json.loads(self.content.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise TransportError("The server answered HTTP %s with a body that is not JSON." % self.status,
+                                 status=self.status, body=self.content[:500].decode("utf-8", "replace"))
+
+
+TRACE_HEADERS = ("X-Cs-Traceid", "Cf-Ray", "X-Request-Id")
+
+
+def parse_error_body(response):
+    """(errors, trace_id) from an error response of any of the three APIs.
+
+    Falcon and Cloudflare send ``{"errors": [{"code", "message", ...}]}``
+    (Falcon adds ``meta.trace_id``, Cloudflare may nest ``error_chain``);
+    Unit21 sends ``{"error_code", "message"}``.  Trace ids also come in headers.
+    """
+    trace_id = None
+    for name in TRACE_HEADERS:
+        trace_id = trace_id or response.headers.get(name)
+    try:
+        body = response.json()
+    except ValueError:
+        return [], trace_id
+    if not isinstance(body, dict):
+        return [], trace_id
+    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
+    if not errors and body.get("message"):
+        errors = [{"code": body.get("error_code"), "message": body.get("message")}]
+    meta = body.get("meta")
+    if isinstance(meta, dict) and meta.get("trace_id"):
+        trace_id = trace_id or meta["trace_id"]
+    return errors, trace_id
+
+
+class Transport:
+    """HTTP for one vendor API at one base URL."""
+
+    def __init__(self, base_url, vendor, timeout=30.0, connect_timeout=10.0, validate_certs=True, ca_path=None,
+                 retry=None, error_parser=parse_error_body, error_hint=None, secrets=(), session=None,
+                 user_agent_extra=None):
+        self.base_url = base_url.rstrip("/")
+        self.vendor = vendor
+        self.timeout = (min(connect_timeout, timeout), timeout)
+        self.retry = retry or RetryPolicy()
+        self.error_parser = error_parser
+        self.error_hint = error_hint
+        self.redact = Redactor(secrets)
+        self.session = session or requests.Session()
+        # Proxies come from HTTPS_PROXY / NO_PROXY through requests' trust_env.
+        self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+        self.session.headers["User-Agent"] = user_agent(user_agent_extra)
+        self.session.headers["Accept"] = "application/json"
+        self.requests_sent = 0
+
+    def add_secret(self, secret):
+        self.redact.add(secret)
+
+    def url(self, path):
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def request(self, method, path, params=None, json_body=None, data=None, files=None, headers=None,
+                expected=(200,), replay_safe=None, recover=None):
+        """Send a request, retrying as the module docstring explains; return a :class:`Reply`.
+
+        ``expected``: statuses that count as success.  ``replay_safe``: whether
+        sending the request twice is harmless (defaults by method; pass True
+        for POSTs that only read).  ``recover``: callable returning the created
+        object, or None when it does not exist, used after an ambiguous failure.
+        """
+        method = method.upper()
+        if replay_safe is None:
+            replay_safe = method in REPLAY_SAFE_METHODS
+        url = self.url(path)
+        started = self.retry.clock()
+        attempt = 0
+        replayed = False
+        while True:
+            attempt += 1
+            try:
+                self.requests_sent += 1
+                response = self.session.request(method, url, params=params, json=json_body, data=data, files=files,
+                                                headers=headers, timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                outcome = classify_failure(exc)
+                failure = self._transport_failure(method, url, exc)
+                if outcome == FATAL:
+                    raise failure
+                if outcome == AMBIGUOUS and not replay_safe:
+                    found = self._recover(recover, failure)
+                    if found is not None:
+                        return Reply(recovered=found, attempts=attempt)
+                self._wait_or_raise(attempt, started, None, failure)
+                replayed = replayed or outcome == AMBIGUOUS
+                continue
+
+            if response.status_code in expected:
+                return Reply(response.status_code, response.headers, response.content, attempts=attempt)
+
+            error = self._api_error(method, url, response, replayed)
+            if response.status_code not in RETRY_STATUSES:
+                raise error
+            if not replay_safe and response.status_code not in NOT_APPLIED_STATUSES:
+                found = self._recover(recover, error)
+                if found is not None:
+                    return Reply(recovered=found, attempts=attempt)
+                replayed = True
+            self._wait_or_raise(attempt, started, self.retry.hinted_delay(response.status_code, response.headers), error)
+
+    # -- helpers ---------------------------------------------------------
+    def _recover(self, recover, failure):
+        if recover is None:
+            raise AmbiguousWriteError(
+                "%s It may have been applied, so it was not sent again; check whether the object exists "
+                "before re-running." % failure.msg, **failure.details)
+        return recover()
+
+    def _wait_or_raise(self, attempt, started, hinted, error):
+        """Sleep before the next attempt, or raise ``error`` when the budget is spent."""
+        if attempt >= self.retry.max_attempts:
+            raise self._with_note(error, "Gave up after %d attempts." % attempt)
+        delay = hinted if hinted is not None else self.retry.backoff(attempt)
+        if hinted is not None:
+            # A little spread so parallel tasks do not return at the same instant.
+            delay += self.retry.jitter() * min(1.0, hinted * 0.1)
+        remaining = self.retry.max_total_seconds - (self.retry.clock() - started)
+        if delay > remaining:
+            asked = "The server asked to wait" if hinted is not None else "The next retry would wait"
+            raise self._with_note(error, "%s %.1f s, more than the %.1f s left of the retry budget (retry_max_time)."
+                                  % (asked, delay, max(0.0, remaining)))
+        self.retry.sleep(delay)
+
+    @staticmethod
+    def _with_note(error, note):
+        error.msg = "%s %s" % (error.msg, note)
+        error.args = (error.msg,)
+        return error
+
+    def _transport_failure(self, method, url, exc):
+        reason = self.redact(str(exc))
+        if isinstance(exc, requests.exceptions.SSLError):
+            what = "TLS verification failed (set ca_path to your CA bundle, or validate_certs: false for a test server)"
+        elif isinstance(exc, requests.exceptions.Timeout):
+            what = "timed out"
+        elif isinstance(exc, requests.exceptions.ConnectionError):
+            what = "connection failed"
+        else:
+            what = "failed"
+        return TransportError("%s %s %s %s: %s." % (self.vendor, method, self._path_of(url), what, reason),
+                              vendor=self.vendor, method=method, url=url)
+
+    def _api_error(self, method, url, response, replayed):
+        errors, trace_id = self.error_parser(response)
+        errors = self.redact(errors)
+        status = response.status_code
+        described = "; ".join(_describe(e) for e in errors) if errors else (response.reason or "no error details")
+        msg = "%s %s %s returned HTTP %s: %s." % (self.vendor, method, self._path_of(url), status, described)
+        hint = self.error_hint(status, errors, self._path_of(url)) if self.error_hint else None
+        if hint:
+            msg = "%s %s" % (msg, hint)
+        if trace_id:
+            msg = "%s (trace id %s)" % (msg, trace_id)
+        body = None
+        if not errors:
+            body = self.redact(response.text[:1000]) if response.content else None
+        return api_error_class(status)(self.redact(msg), status=status, vendor=self.vendor, method=method, url=url,
+                                       errors=errors, trace_id=trace_id, body=body, replayed=replayed)
+
+    def _path_of(self, url):
+        return url[len(self.base_url):] if url.startswith(self.base_url) else url
+
+
+def _describe(error):
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = error.get("message") or ""
+        text = "[%s] %s" % (code, message) if code not in (None, "") else message
+        chain = error.get("error_chain")
+        if chain:
+            text += " (" + "; ".join(_describe(c) for c in chain) + ")"
+        return text
+    return str(error)
+
+
+FATAL = "fatal"          # never sent, and sending again will not help (DNS, TLS, bad URL)
+NOT_SENT = "not-sent"    # never reached the server: safe to send again
+AMBIGUOUS = "ambiguous"  # may have been applied: timeout or dropped connection after sending
+
+
+def classify_failure(exc):
+    """Sort a requests exception into FATAL, NOT_SENT or AMBIGUOUS."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return FATAL
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return NOT_SENT
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        if NameResolutionError is not None and isinstance(reason, NameResolutionError):
+            return FATAL
+        if isinstance(reason, NewConnectionError):
+            return NOT_SENT
+        return AMBIGUOUS
+    if isinstance(exc, (requests.exceptions.ReadTimeout, requests.exceptions.ChunkedEncodingError)):
+        return AMBIGUOUS
+    return FATAL

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""No secret appears in ansible-playbook output at -vvvv, nor in the Ansible log file."""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "sandbox"))
+
+from context import SandboxConfig  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+WRONG_SECRET = "WrongE2eSecret00000000000000000000000000"
+
+
+def issued_falcon_tokens(control):
+    state = control("GET", "/_sandbox/state")
+    tokens = state.get("falcon", {}).get("tokens", {})
+    return list(tokens) if isinstance(tokens, dict) else [t.get("access_token") for t in tokens]
+
+
+def test_no_secret_in_vvvv_output_or_log(playbook, control):
+    before = set(issued_falcon_tokens(control))
+    code, output, log_text = playbook("secrets.yml", extra_vars={"wrong_secret": WRONG_SECRET})
+    assert code == 0, output[-3000:]
+    assert "ok=" in output and "failed=0" in output  # ignore_errors turns failures into 'ignored'
+    assert "ignored=3" in output, output[-3000:]
+
+    tokens = [t for t in issued_falcon_tokens(control) if t not in before]
+    assert len(tokens) >= 2, "expected the play to obtain a token and a renewed one"
+    secrets = SandboxConfig().secrets() + tokens + [WRONG_SECRET]
+    for secret in secrets:
+        assert secret not in output, "a secret was printed at -vvvv"
+        assert secret not in log_text, "a secret was written to the Ansible log"
+    # The failures are explained, not hidden.
+    assert "renew the falcon_auth token" in output
+    assert "HTTP 403" in output

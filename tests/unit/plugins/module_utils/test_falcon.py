@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FalconClient against a local server: token reuse, renewal, one re-auth on 401, paging, batching."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible_collections.caseops.desk.plugins.module_utils import errors, falcon
+from ansible_collections.caseops.desk.plugins.module_utils.transport import RetryPolicy, Transport
+from ansible_collections.caseops.desk.tests.unit.conftest import Answer
+
+CLIENT_ID = "0123456789abcdef0123456789abcdef"
+SECRET = "FalconUnitTestSecret0123456789ABCDEFGHIJ"
+
+
+class FakeFalcon:
+    """Just enough of the Falcon API to exercise the client: tokens, case queries, case entities."""
+
+    def __init__(self, cases=0, region=None):
+        self.tokens = []
+        self.valid = set()
+        self.case_ids = ["case-%04d" % n for n in range(cases)]
+        self.region = region
+        self.reject_next = 0
+
+    def __call__(self, request):
+        path = request["path"].split("?")[0]
+        if path.endswith("/oauth2/token"):
+            token = "token-%d" % (len(self.tokens) + 1)
+            self.tokens.append(token)
+            self.valid.add(token)
+            headers = {"X-Cs-Region": self.region} if self.region else {}
+            return Answer(201, {"access_token": token, "token_type": "bearer", "expires_in": 1799}, headers)
+        bearer = request["headers"].get("Authorization", "")[len("Bearer "):]
+        if bearer not in self.valid or self.reject_next:
+            self.reject_next = max(0, self.reject_next - 1)
+            return Answer(401, {"meta": {"trace_id": "t-401"}, "errors": [{"code": 401, "message": "access denied, authorization failed"}]})
+        if path == falcon.QUERY_CASES_PATH:
+            query = dict(part.split("=", 1) for part in request["path"].split("?", 1)[1].split("&"))
+            offset, limit = int(query["offset"]), int(query["limit"])
+            page = self.case_ids[offset:offset + limit]
+            return Answer(200, {"meta": {"pagination": {"offset": offset, "limit": limit, "total": len(self.case_ids)}},
+                                "resources": page, "errors": []})
+        if path == falcon.GET_CASES_PATH:
+            ids = json.loads(request["body"])["ids"]
+            return Answer(200, {"meta": {}, "resources": [{"id": i, "title": "t"} for i in ids if i in self.case_ids], "errors": []})
+        return Answer(404, {"errors": [{"code": 404, "message": "no route"}]})
+
+
+def client_for(server, clock=None, **kwargs):
+    transport = Transport(server.url, "Falcon", error_hint=falcon.error_hint,
+                          retry=RetryPolicy(sleep=lambda s: None))
+    kwargs.setdefault("client_id", CLIENT_ID)
+    kwargs.setdefault("client_secret", SECRET)
+    if clock:
+        kwargs["clock"] = clock
+    return falcon.FalconClient(transport, **kwargs)
+
+
+def token_requests(server):
+    return [r for r in server.requests if r["path"].endswith("/oauth2/token")]
+
+
+def test_one_token_serves_many_calls(server):
+    server.script = FakeFalcon(cases=3)
+    client = client_for(server)
+    client.find_case_ids(limit=10)
+    client.get_cases(["case-0000"])
+    client.find_case_ids(limit=10)
+    assert len(token_requests(server)) == 1
+    form = token_requests(server)[0]["body"].decode()
+    assert "client_id=%s" % CLIENT_ID in form and "member_cid" not in form
+
+
+def test_member_cid_is_sent_when_set(server):
+    server.script = FakeFalcon()
+    client_for(server, member_cid="fedcba9876543210fedcba9876543210").authenticate()
+    assert "member_cid=fedcba9876543210fedcba9876543210" in token_requests(server)[0]["body"].decode()
+
+
+def test_401_triggers_exactly_one_reauthentication(server):
+    fake = FakeFalcon(cases=2)
+    server.script = fake
+    client = client_for(server)
+    client.authenticate()
+    fake.reject_next = 1
+    ids, total = client.find_case_ids(limit=10)
+    assert total == 2
+    assert len(token_requests(server)) == 2
+
+
+def test_a_second_401_is_an_error_not_a_loop(server):
+    fake = FakeFalcon(cases=2)
+    server.script = fake
+    client = client_for(server)
+    fake.reject_next = 5
+    with pytest.raises(errors.AuthenticationError) as caught:
+        client.find_case_ids(limit=10)
+    assert len(token_requests(server)) == 2
+    assert "falcon_client_id" in caught.value.msg
+    assert caught.value.trace_id == "t-401"
+    assert SECRET not in repr(caught.value.to_fail_kwargs())
+
+
+def test_token_is_renewed_before_it_expires(server):
+    server.script = FakeFalcon(cases=1)
+    now = [1000.0]
+    client = client_for(server, clock=lambda: now[0])
+    client.find_case_ids(limit=1)
+    now[0] += 1799 - falcon.TOKEN_RENEW_WINDOW + 1  # inside the renewal window
+    client.find_case_ids(limit=1)
+    assert len(token_requests(server)) == 2
+
+
+def test_a_passed_token_is_used_without_asking_for_one(server):
+    fake = FakeFalcon(cases=1)
+    fake.valid.add("handed-over")
+    server.script = fake
+    client = client_for(server, client_id=None, client_secret=None, token=falcon.FalconToken("handed-over", None))
+    assert client.find_case_ids(limit=5) == (["case-0000"], 1)
+    assert token_requests(server) == []
+
+
+def test_a_refused_passed_token_without_credentials_says_what_to_do(server):
+    server.script = FakeFalcon(cases=1)
+    client = client_for(server, client_id=None, client_secret=None, token=falcon.FalconToken("revoked", None))
+    with pytest.raises(errors.AuthenticationError) as caught:
+        client.find_case_ids(limit=5)
+    assert "renew the falcon_auth token" in caught.value.msg
+    assert "revoked" not in caught.value.msg
+
+
+def test_an_expired_passed_token_is_renewed_from_credentials(server):
+    server.script = FakeFalcon(cases=1)
+    client = client_for(server, token=falcon.FalconToken("old", 10.0), clock=lambda: 5000.0)
+    client.find_case_ids(limit=5)
+    assert len(token_requests(server)) == 1
+
+
+def test_an_expired_passed_token_without_credentials_fails_before_sending(server):
+    server.script = FakeFalcon(cases=1)
+    client = client_for(server, client_id=None, client_secret=None, token=falcon.FalconToken("old", 10.0), clock=lambda: 5000.0)
+    with pytest.raises(errors.AuthenticationError) as caught:
+        client.find_case_ids(limit=5)
+    assert "expired" in caught.value.msg
+    assert server.requests == []
+
+
+def test_missing_credentials_fail_before_sending(server):
+    client = client_for(server, client_id=None, client_secret=None)
+    with pytest.raises(errors.ConfigurationError) as caught:
+        client.find_case_ids()
+    assert "FALCON_CLIENT_ID" in caught.value.msg
+    assert server.requests == []
+
+
+def test_paging_collects_every_page_up_to_the_limit(server):
+    server.script = FakeFalcon(cases=1203)
+    client = client_for(server)
+    ids, total = client.find_case_ids(limit=1100)
+    assert total == 1203
+    assert ids == ["case-%04d" % n for n in range(1100)]
+    queries = [r["path"] for r in server.requests if r["path"].startswith(falcon.QUERY_CASES_PATH)]
+    assert ["limit=500&offset=0", "limit=500&offset=500", "limit=100&offset=1000"] == [q.split("?")[1] for q in queries]
+
+
+def test_paging_stops_at_the_total(server):
+    server.script = FakeFalcon(cases=501)
+    ids, total = client_for(server).find_case_ids(limit=5000)
+    assert len(ids) == 501
+    assert len([r for r in server.requests if r["path"].startswith(falcon.QUERY_CASES_PATH)]) == 2
+
+
+def test_entities_are_fetched_in_batches_and_missing_ids_reported(server):
+    server.script = FakeFalcon(cases=700)
+    ids = ["case-%04d" % n for n in range(700)] + ["nope"]
+    cases, missing = client_for(server).get_cases(ids)
+    assert len(cases) == 700
+    assert missing == ["nope"]
+    batches = [json.loads(r["body"])["ids"] for r in server.requests if r["path"] == falcon.GET_CASES_PATH]
+    assert [len(b) for b in batches] == [500, 201]
+
+
+def test_autodiscovery_moves_to_the_reported_region(server, monkeypatch):
+    monkeypatch.setitem(falcon.CLOUD_BASE_URLS, "us-2", server.url + "/us2")
+    server.script = FakeFalcon(region="us-2")
+    client = client_for(server, autodiscover=True)
+    client.authenticate()
+    assert client.transport.base_url == server.url + "/us2"
+    assert [r["path"] for r in server.requests] == ["/oauth2/token", "/us2/oauth2/token"]
+
+
+def test_no_autodiscovery_with_an_explicit_base_url(server):
+    server.script = FakeFalcon(region="us-2")
+    client = client_for(server, autodiscover=False)
+    client.authenticate()
+    assert client.transport.base_url == server.url
+    assert len(server.requests) == 1
+
+
+def test_client_from_params_uses_falcon_auth_base_url_and_ignores_blank_strings():
+    params = {"falcon_client_id": "", "falcon_client_secret": "  ", "falcon_cloud": None, "falcon_base_url": None,
+              "falcon_member_cid": "", "falcon_auth": {"access_token": "tok", "base_url": "https://api.eu-1.crowdstrike.com",
+                                                        "expires_at": None}}
+    client = falcon.client_from_params(params)
+    assert client.transport.base_url == "https://api.eu-1.crowdstrike.com"
+    assert client.client_id is None and client.client_secret is None and client.member_cid is None
+    assert client.token.access_token == "tok"
+    assert client.autodiscover is False
+
+
+def test_client_from_params_cloud_to_base_url():
+    client = falcon.client_from_params({"falcon_cloud": "us-gov-2"})
+    assert client.transport.base_url == "https://api.us-gov-2.crowdstrike.mil"
+    assert client.autodiscover is False
+    assert falcon.client_from_params({}).autodiscover is True

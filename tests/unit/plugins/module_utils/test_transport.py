@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The transport against a real local HTTP server: retries, hints, create safety, redaction."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import email.utils
+import os
+import socket
+
+import pytest
+import yaml
+
+from ansible_collections.caseops.desk.plugins.module_utils import errors
+from ansible_collections.caseops.desk.plugins.module_utils.transport import (
+    COLLECTION_VERSION,
+    RetryPolicy,
+    Transport,
+)
+from ansible_collections.caseops.desk.tests.unit.conftest import Answer
+
+NOW = 1800000000.0  # a fixed wall clock: 2027-01-15
+
+
+class Clock:
+    """Monotonic and wall clock that only move when the transport 'sleeps'."""
+
+    def __init__(self):
+        self.slept = []
+        self.mono = 0.0
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 3))
+        self.mono += seconds
+
+    def monotonic(self):
+        return self.mono
+
+    def wall(self):
+        return NOW + self.mono
+
+
+def make_transport(server, clock, attempts=5, budget=120.0, **kwargs):
+    retry = RetryPolicy(max_attempts=attempts, max_total_seconds=budget, sleep=clock.sleep, clock=clock.monotonic,
+                        wall_clock=clock.wall, jitter=lambda: 0.0)
+    return Transport(server.url, "Test", retry=retry, **kwargs)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def test_success_returns_body_and_sends_user_agent(server, clock):
+    server.script = [Answer(200, {"ok": True})]
+    reply = make_transport(server, clock).request("GET", "/things")
+    assert reply.json() == {"ok": True}
+    agent = server.requests[0]["headers"]["User-Agent"]
+    assert agent.startswith("caseops.desk/%s " % COLLECTION_VERSION)
+    assert clock.slept == []
+
+
+def test_user_agent_version_matches_galaxy_yml():
+    here = os.path.dirname(__file__)
+    with open(os.path.join(here, "..", "..", "..", "..", "galaxy.yml")) as handle:
+        assert yaml.safe_load(handle)["version"] == COLLECTION_VERSION
+
+
+@pytest.mark.parametrize("headers, expected_wait", [
+    ({"Retry-After": "7"}, 7.0),
+    ({"Retry-After": email.utils.formatdate(NOW + 12, usegmt=True)}, 12.0),
+    ({"X-RateLimit-RetryAfter": str(int(NOW) + 9)}, 9.0),          # Falcon: epoch seconds
+    ({"X-RateLimit-RetryAfter": str(int(NOW + 4) * 1000)}, 4.0),   # the spec's milliseconds reading
+    ({"X-RateLimit-Reset": str(int(NOW) + 3)}, 3.0),               # Unit21: epoch of the window reset
+    ({"Ratelimit": '"default";r=0;t=11'}, 11.0),                  # Cloudflare
+])
+def test_429_waits_as_long_as_the_server_asks(server, clock, headers, expected_wait):
+    server.script = [Answer(429, {"errors": []}, headers), Answer(200, {"ok": True})]
+    reply = make_transport(server, clock).request("GET", "/limited")
+    assert reply.json() == {"ok": True}
+    assert len(server.requests) == 2
+    assert clock.slept == [pytest.approx(expected_wait, abs=0.01)]
+
+
+@pytest.mark.parametrize("status", [423, 502, 503, 504])
+def test_retryable_statuses_back_off_exponentially(server, clock, status):
+    server.script = [Answer(status), Answer(status), Answer(status), Answer(200, {"ok": 1})]
+    make_transport(server, clock).request("GET", "/busy")
+    # jitter 0 -> half the ceiling: 0.5*2^(n-1)/2
+    assert clock.slept == [0.25, 0.5, 1.0]
+    assert len(server.requests) == 4
+
+
+def test_gives_up_after_max_attempts(server, clock):
+    server.script = [Answer(429, {"errors": [{"code": 429, "message": "slow down"}]}, {"Retry-After": "1"})]
+    with pytest.raises(errors.RateLimitError) as caught:
+        make_transport(server, clock, attempts=3).request("GET", "/limited")
+    assert len(server.requests) == 3
+    assert "Gave up after 3 attempts" in caught.value.msg
+    assert "slow down" in caught.value.msg
+    assert caught.value.status == 429
+
+
+def test_a_wait_longer_than_the_budget_fails_at_once(server, clock):
+    server.script = [Answer(429, {}, {"Retry-After": "300"})]
+    with pytest.raises(errors.RateLimitError) as caught:
+        make_transport(server, clock, budget=60).request("GET", "/limited")
+    assert len(server.requests) == 1
+    assert clock.slept == []
+    assert "asked to wait 300.0 s" in caught.value.msg
+
+
+def test_client_errors_are_not_retried(server, clock):
+    server.script = [Answer(400, {"errors": [{"code": 400, "message": "bad filter"}]})]
+    with pytest.raises(errors.ApiError) as caught:
+        make_transport(server, clock).request("GET", "/q")
+    assert len(server.requests) == 1
+    assert caught.value.status == 400
+
+
+def test_create_is_not_replayed_after_a_dropped_connection(server, clock):
+    server.script = [Answer(drop=True), Answer(200, {"id": "second"})]
+    with pytest.raises(errors.AmbiguousWriteError) as caught:
+        make_transport(server, clock).request("POST", "/things/new", json_body={"title": "x"})
+    assert len(server.requests) == 1
+    assert "not sent again" in caught.value.msg
+
+
+def test_create_recovers_the_object_instead_of_sending_again(server, clock):
+    server.script = [Answer(drop=True), Answer(200, {"id": "duplicate"})]
+    lookups = []
+
+    def recover():
+        lookups.append(1)
+        return {"id": "first"}
+
+    reply = make_transport(server, clock).request("POST", "/things/new", json_body={"title": "x"}, recover=recover)
+    assert reply.is_recovered and reply.recovered == {"id": "first"}
+    assert len(server.requests) == 1
+    assert lookups == [1]
+
+
+def test_create_is_sent_again_when_the_lookup_finds_nothing(server, clock):
+    server.script = [Answer(drop=True), Answer(200, {"id": "created"})]
+    reply = make_transport(server, clock).request("POST", "/things/new", json_body={"title": "x"}, recover=lambda: None)
+    assert reply.json() == {"id": "created"}
+    assert len(server.requests) == 2
+
+
+def test_create_after_gateway_error_looks_up_first(server, clock):
+    server.script = [Answer(502), Answer(200, {"id": "dup"})]
+    reply = make_transport(server, clock).request("POST", "/things/new", json_body={}, recover=lambda: {"id": "found"})
+    assert reply.recovered == {"id": "found"}
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [423, 429, 503])
+def test_create_is_retried_when_the_server_says_it_did_not_act(server, clock, status):
+    server.script = [Answer(status, {}, {"Retry-After": "1"}), Answer(200, {"id": "new"})]
+
+    def recover():
+        raise AssertionError("no lookup is needed: the server said it did not act")
+
+    reply = make_transport(server, clock).request("POST", "/things/new", json_body={}, recover=recover)
+    assert reply.json() == {"id": "new"}
+    assert len(server.requests) == 2
+
+
+def test_replay_safe_post_is_sent_again_after_a_drop(server, clock):
+    server.script = [Answer(drop=True), Answer(200, {"resources": []})]
+    reply = make_transport(server, clock).request("POST", "/entities/GET", json_body={"ids": ["a"]}, replay_safe=True)
+    assert reply.json() == {"resources": []}
+    assert len(server.requests) == 2
+
+
+def test_read_timeout_on_a_create_is_ambiguous(server, clock):
+    server.script = [Answer(200, {"id": "late"}, delay=1.5)]
+    transport = make_transport(server, clock, timeout=0.5)
+    with pytest.raises(errors.AmbiguousWriteError) as caught:
+        transport.request("POST", "/things/new", json_body={})
+    assert "timed out" in caught.value.msg
+    assert len(server.requests) == 1
+
+
+def test_refused_connection_is_retried_then_reported(clock):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there now
+
+    class Closed:
+        url = "http://127.0.0.1:%d" % port
+
+    with pytest.raises(errors.TransportError) as caught:
+        make_transport(Closed, clock, attempts=3).request("POST", "/things/new", json_body={})
+    assert "connection failed" in caught.value.msg
+    assert "Gave up after 3 attempts" in caught.value.msg
+    assert len(clock.slept) == 2
+
+
+def test_unresolvable_host_fails_without_retry(clock):
+    class Nowhere:
+        url = "http://caseops-desk-test.invalid"
+
+    with pytest.raises(errors.TransportError) as caught:
+        make_transport(Nowhere, clock).request("GET", "/x")
+    assert not isinstance(caught.value, errors.AmbiguousWriteError)
+    assert clock.slept == []
+
+
+def test_secrets_never_appear_in_errors(server, clock):
+    secret = "s3cr3t-Token-Value-42"
+    server.script = [Answer(400, {"errors": [{"code": 400, "message": "bad token %s" % secret}]},
+                            {"X-Echo": secret})]
+    transport = make_transport(server, clock, secrets=[secret])
+    with pytest.raises(errors.ApiError) as caught:
+        transport.request("GET", "/x", headers={"Authorization": "Bearer " + secret})
+    assert server.requests[0]["headers"]["Authorization"] == "Bearer " + secret  # it was sent...
+    failure = caught.value.to_fail_kwargs()
+    assert secret not in repr(failure)  # ...but is nowhere in what the user sees
+    assert errors.REDACTED in failure["msg"]
+
+
+def test_unparsed_error_body_is_redacted_too(server, clock):
+    secret = "another-secret-value"
+    server.script = [Answer(500, raw=("upstream said " + secret).encode(), headers={"Content-Type": "text/plain"})]
+    transport = make_transport(server, clock, attempts=1, secrets=[secret])
+    with pytest.raises(errors.ServerError) as caught:
+        transport.request("GET", "/x")
+    assert secret not in repr(caught.value.to_fail_kwargs())
+
+
+def test_tls_settings_reach_the_session(server, clock):
+    assert make_transport(server, clock).session.verify is True
+    assert make_transport(server, clock, validate_certs=False).session.verify is False
+    assert make_transport(server, clock, ca_path="/etc/corp-ca.pem").session.verify == "/etc/corp-ca.pem"
+
+
+def test_replayed_flag_marks_answers_to_replays(server, clock):
+    server.script = [Answer(drop=True), Answer(404, {"errors": [{"code": 404, "message": "gone"}]})]
+    with pytest.raises(errors.NotFoundError) as caught:
+        make_transport(server, clock).request("DELETE", "/things/1")
+    assert caught.value.replayed is True
+
+
+@pytest.mark.parametrize("status, body, headers, expected, trace", [
+    (403, {"meta": {"trace_id": "f-1"}, "errors": [{"code": 403, "message": "access denied"}]}, {}, "[403] access denied", "f-1"),
+    (400, {"success": False, "errors": [{"code": 6003, "message": "Invalid request headers",
+                                         "error_chain": [{"code": 6111, "message": "Invalid format for Authorization header"}]}],
+           "messages": [], "result": None}, {"Cf-Ray": "8f2c-SJC"},
+     "[6003] Invalid request headers ([6111] Invalid format for Authorization header)", "8f2c-SJC"),
+    (409, {"error_code": "conflict", "message": "Case already exists"}, {}, "[conflict] Case already exists", None),
+])
+def test_each_vendor_error_shape_is_described(server, clock, status, body, headers, expected, trace):
+    server.script = [Answer(status, body, headers)]
+    with pytest.raises(errors.ApiError) as caught:
+        make_transport(server, clock).request("GET", "/x")
+    assert expected in caught.value.msg
+    assert caught.value.trace_id == trace
+    assert caught.value.status == status

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""falcon_auth: refuses to run without no_log, returns a token dict other modules accept."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from unittest import mock
+
+import pytest
+
+from ansible_collections.caseops.desk.plugins.module_utils.args import FALCON_OPTIONS
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient, FalconToken
+from ansible_collections.caseops.desk.plugins.modules import falcon_auth
+from ansible_collections.caseops.desk.tests.unit.conftest import Answer
+
+
+@pytest.fixture
+def client():
+    client = mock.create_autospec(FalconClient, instance=True)
+    client.transport = mock.Mock(base_url="https://api.us-2.crowdstrike.com")
+    client.expires_in = 1799
+    client.region = "us-2"
+    client.authenticate.return_value = FalconToken("tok", 1234.5)
+    return client
+
+
+def test_refuses_without_no_log_and_sends_nothing(client):
+    with pytest.raises(ConfigurationError) as caught:
+        falcon_auth.run(mock.Mock(no_log=False), client)
+    assert "no_log: true" in caught.value.msg
+    client.authenticate.assert_not_called()
+
+
+def test_returns_exactly_what_falcon_auth_option_accepts(client):
+    result = falcon_auth.run(mock.Mock(no_log=True), client)
+    assert result["changed"] is False
+    assert result["auth"] == dict(access_token="tok", base_url="https://api.us-2.crowdstrike.com", expires_at=1234.5)
+    assert set(result["auth"]) == set(FALCON_OPTIONS["falcon_auth"]["options"])
+    assert result["expires_in"] == 1799 and result["region"] == "us-2"
+
+
+def test_main_end_to_end_against_a_local_token_endpoint(run_main, server):
+    server.script = [Answer(201, {"access_token": "issued-token-value", "token_type": "bearer", "expires_in": 1799},
+                            {"X-Cs-Region": "us-1"})]
+    result, failed = run_main(falcon_auth, {"falcon_base_url": server.url, "falcon_client_id": "id",
+                                            "falcon_client_secret": "FalconSecretValue", "_ansible_no_log": True})
+    assert not failed, result
+    assert result["auth"]["access_token"] == "issued-token-value"
+    assert result["auth"]["base_url"] == server.url
+    assert len(server.requests) == 1
+
+
+def test_main_wrong_secret_is_a_clear_error_without_the_secret(run_main, server):
+    server.script = [Answer(403, {"meta": {"trace_id": "abc"}, "errors": [{"code": 403, "message": "access denied, authorization failed"}]})]
+    result, failed = run_main(falcon_auth, {"falcon_base_url": server.url, "falcon_client_id": "id",
+                                            "falcon_client_secret": "WrongSecretValue123", "_ansible_no_log": True})
+    assert failed
+    assert "HTTP 403" in result["msg"] and "access denied" in result["msg"]
+    assert "refused the client credentials" in result["msg"] and "scope" not in result["msg"]
+    assert result["trace_id"] == "abc"
+    assert "WrongSecretValue123" not in repr(result)
