@@ -36,8 +36,8 @@ class Sandbox:
     def _read_url(self, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.process.stdout], [], [], 0.2)
-            if ready:
+            readable = select.select([self.process.stdout], [], [], 0.2)[0]
+            if readable:
                 line = self.process.stdout.readline().decode().strip()
                 if line.startswith("SANDBOX_URL="):
                     return line.split("=", 1)[1]

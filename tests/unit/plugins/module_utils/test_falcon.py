@@ -205,9 +205,9 @@ def test_no_autodiscovery_with_an_explicit_base_url(server):
 
 
 def test_client_from_params_uses_falcon_auth_base_url_and_ignores_blank_strings():
+    auth = {"access_token": "tok", "base_url": "https://api.eu-1.crowdstrike.com", "expires_at": None}
     params = {"falcon_client_id": "", "falcon_client_secret": "  ", "falcon_cloud": None, "falcon_base_url": None,
-              "falcon_member_cid": "", "falcon_auth": {"access_token": "tok", "base_url": "https://api.eu-1.crowdstrike.com",
-                                                        "expires_at": None}}
+              "falcon_member_cid": "", "falcon_auth": auth}
     client = falcon.client_from_params(params)
     assert client.transport.base_url == "https://api.eu-1.crowdstrike.com"
     assert client.client_id is None and client.client_secret is None and client.member_cid is None
