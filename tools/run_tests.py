@@ -46,7 +46,7 @@ CORES = {
     "2.21": (os.path.join(REPO, ".venv"), "3.12"),
 }
 TOOLS_VENV = CORES["2.21"][0]
-STAGES = ("sanity", "units", "selftests", "integration", "conformance", "e2e", "docs", "lint")
+STAGES = ("sanity", "units", "selftests", "integration", "conformance", "e2e", "docs", "lint", "demo")
 MODULES = sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(REPO, "plugins", "modules", "*.py")))
 
 
@@ -211,6 +211,13 @@ def stage_lint(cores):
     build_and_install()
     targets = [p for p in ("playbooks", "roles") if os.path.isdir(os.path.join(STAGED, p))]
     run([tools_bin("ansible-lint"), "--profile", "production"] + targets, env=installed_env())
+
+
+def stage_demo(cores):
+    """`make demo`, as a newcomer runs it: it must finish with a clean recap."""
+    result = run([tools_bin("python"), os.path.join(REPO, "tools", "demo.py")], cwd=REPO, capture=True, check=False)
+    if result.returncode != 0 or "failed=0" not in result.stdout or "unreachable=0" not in result.stdout:
+        raise StageFailed("the demo did not finish cleanly")
 
 
 # -- main --------------------------------------------------------------------------

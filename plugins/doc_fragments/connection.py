@@ -51,9 +51,10 @@ options:
 notes:
   - "Modules run on the controller (C(hosts: localhost) or C(delegate_to: localhost)) and talk to the vendor APIs over HTTPS."
   - Proxies are taken from the standard environment variables E(HTTPS_PROXY), E(HTTP_PROXY) and E(NO_PROXY) of the controller.
-  - Every module accepts the connection options of all three services (C(falcon_*), C(cloudflare_*), C(unit21_*)) and ignores
-    those of services it does not use, so one C(module_defaults) block for C(group/caseops.desk.all) can configure them all.
-    An environment variable that is set but empty counts as unset.
+  - Connection options carry their service in their name (C(falcon_*), C(cloudflare_*), C(unit21_*)). Set them for many tasks
+    with one C(module_defaults) block holding C(group/caseops.desk.falcon), C(group/caseops.desk.cloudforce_one) and
+    C(group/caseops.desk.unit21) entries, and the options above under C(group/caseops.desk.all).
+  - An option or environment variable that is set but empty counts as unset.
 requirements:
   - python >= 3.9
   - requests >= 2.25.0

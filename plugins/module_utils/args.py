@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Connection options shared by every module, with their environment fallbacks.
 
-Every module accepts the options of all three vendors.  Their names carry the
-vendor (``falcon_*``, ``cloudflare_*``, ``unit21_*``), so one
-``module_defaults: group/caseops.desk.all`` block can configure Falcon,
-Cloudforce One and Unit21 together without one option meaning two things; a
-module ignores the options of vendors it does not talk to.  The doc fragments
-in ``plugins/doc_fragments/`` document exactly these options (sanity's
-validate-modules and a unit test keep them in step).
+A module accepts the common options plus those of the vendors it talks to.
+Option names carry the vendor (``falcon_*``, ``cloudflare_*``, ``unit21_*``),
+so a module that serves two vendors (``case`` for Falcon and Unit21) takes both
+sets without one name meaning two things, and one ``module_defaults`` block
+with ``group/caseops.desk.falcon``, ``.cloudforce_one`` and ``.unit21`` entries
+(plus ``.all`` for the common options) configures every module.  The doc
+fragments in ``plugins/doc_fragments/`` document exactly these options
+(sanity's validate-modules and a unit test keep them in step).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -86,10 +87,13 @@ _ENV_FALLBACKS = dict(
 )
 
 
-def connection_argument_spec():
-    """The connection options of every vendor, for a module's argument_spec."""
+VENDOR_OPTIONS = {"falcon": FALCON_OPTIONS, "cloudforce_one": CLOUDFLARE_OPTIONS, "unit21": UNIT21_OPTIONS}
+
+
+def connection_argument_spec(*vendors):
+    """The common options plus those of ``vendors``, for a module's argument_spec."""
     spec = {}
-    for group in (COMMON_OPTIONS, FALCON_OPTIONS, CLOUDFLARE_OPTIONS, UNIT21_OPTIONS):
+    for group in [COMMON_OPTIONS] + [VENDOR_OPTIONS[vendor] for vendor in vendors]:
         for name, option in group.items():
             spec[name] = dict(option)
     return spec

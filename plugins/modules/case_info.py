@@ -63,8 +63,6 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
-  - caseops.desk.cloudforce_one
-  - caseops.desk.unit21
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -180,7 +178,7 @@ def _unique(values):
 
 
 def main():
-    argument_spec = connection_argument_spec()
+    argument_spec = connection_argument_spec("falcon")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon"], default="falcon"),
         ids=dict(type="list", elements="str"),

@@ -27,8 +27,6 @@ options: {}
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
-  - caseops.desk.cloudforce_one
-  - caseops.desk.unit21
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -126,7 +124,7 @@ def run(module, client):
 
 
 def main():
-    module = AnsibleModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=connection_argument_spec("falcon"), supports_check_mode=True)
     run_module(module, falcon.client_from_params, run)
 
 

@@ -48,10 +48,15 @@ def test_doc_fragment_names_exactly_the_environment_variables_of_each_option(nam
 
 
 def test_secrets_are_no_log():
-    spec = args.connection_argument_spec()
+    spec = args.connection_argument_spec("falcon", "cloudforce_one", "unit21")
     for name in ("falcon_client_secret", "cloudflare_api_token", "cloudflare_api_key", "unit21_api_key"):
         assert spec[name]["no_log"] is True
     assert spec["falcon_auth"]["options"]["access_token"]["no_log"] is True
+
+
+def test_common_options_always_vendor_options_on_request():
+    assert set(args.connection_argument_spec()) == set(args.COMMON_OPTIONS)
+    assert set(args.connection_argument_spec("unit21")) == set(args.COMMON_OPTIONS) | set(args.UNIT21_OPTIONS)
 
 
 def test_option_names_never_collide_between_vendors():
