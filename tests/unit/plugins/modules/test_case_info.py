@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 
+from ansible_collections.caseops.desk.plugins.module_utils import runner
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
 from ansible_collections.caseops.desk.plugins.modules import case_info
@@ -88,3 +89,10 @@ def test_main_treats_empty_env_credentials_as_missing(run_main, monkeypatch):
     monkeypatch.setenv("FALCON_CLIENT_SECRET", "")
     result, failed = run_main(case_info, {"falcon_base_url": "http://127.0.0.1:9"})
     assert failed and "Falcon credentials are missing" in result["msg"]
+
+
+def test_main_without_requests_names_the_missing_library(run_main, monkeypatch):
+    monkeypatch.setattr(runner, "HAS_REQUESTS", False)
+    result, failed = run_main(case_info, {"filter": "case.status:'1'"})
+    assert failed
+    assert "requests" in result["msg"] and "Failed to import the required Python library" in result["msg"]
