@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import run_tests  # noqa: E402  pylint: disable=wrong-import-position,import-error
-from sandbox_process import Sandbox, connection_env  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from sandbox_process import connection_env, start_sandbox  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 # Support cases as CrowdStrike's side would hold them: the sandbox's control API plays that part.
 SEEDED_CASES = [
@@ -35,7 +35,7 @@ def main():
     print("==> building and installing caseops.desk", flush=True)
     run_tests.stage_tree()
     tarball = run_tests.build_and_install()
-    with Sandbox(python=run_tests.tools_bin("python")) as sandbox:
+    with start_sandbox(run_tests.tools_bin("python")) as sandbox:
         print("==> sandbox of the Falcon, Cloudforce One and Unit21 APIs at %s" % sandbox.url, flush=True)
         for case in SEEDED_CASES:
             sandbox.control("POST", "/_sandbox/falcon/cases", case)

@@ -38,7 +38,7 @@ SANDBOX_LOG = os.path.join(BUILD, "sandbox-requests.jsonl")
 API_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "api"))
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
-from sandbox_process import Sandbox, connection_env  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from sandbox_process import connection_env, start_sandbox  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 # ansible-core version -> (virtual environment, controller Python)
 CORES = {
@@ -145,7 +145,7 @@ def stage_selftests(cores):
 def stage_integration(cores):
     if os.path.exists(SANDBOX_LOG):
         os.remove(SANDBOX_LOG)
-    with Sandbox(python=tools_bin("python"), log_file=SANDBOX_LOG) as sandbox:
+    with start_sandbox(tools_bin("python"), log_file=SANDBOX_LOG) as sandbox:
         write_integration_config(sandbox.url)
         for core in cores:
             sandbox.control("POST", "/_sandbox/reset")
@@ -190,7 +190,7 @@ def installed_env():
 
 def stage_e2e(cores):
     build_and_install()
-    with Sandbox(python=tools_bin("python")) as sandbox:
+    with start_sandbox(tools_bin("python")) as sandbox:
         env = installed_env()
         env["CASEOPS_SANDBOX_URL"] = sandbox.url
         run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(REPO, "tests", "e2e")], cwd=REPO, env=env)

@@ -39,6 +39,10 @@ TUNING_DEFAULTS = {
 # Text settings (not numbers), overridable by the environment variable of the same key.
 SETTING_DEFAULTS = {
     "SANDBOX_FALCON_SCOPES": "message-center:read,message-center:write",  # scopes of issued Falcon tokens
+    # The real token endpoint names the tenant's cloud in X-Cs-Region.  SDKs then move to that cloud's
+    # public host (falconpy does even when given another base URL), which would take them away from the
+    # sandbox, so the header is only sent when this names a region, e.g. "us-1".
+    "SANDBOX_FALCON_REGION": "",
 }
 
 

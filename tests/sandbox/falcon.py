@@ -30,7 +30,6 @@ TOKEN_SERVICE = "csam"                  # powered_by of /oauth2/* answers (seen 
 SERVICE = "message-center"              # powered_by of Message Center answers: unknown, our choice
 ACCESS_DENIED = "access denied, authorization failed"
 RATE_WINDOW = 60.0
-REGION = "us-1"
 SANDBOX_CID = "5a1d0b7c3e9f4a2b8c6d0e1f2a3b4c5d"   # the one customer this sandbox emulates
 
 UUID_PATTERN = re.compile(r"^[a-fA-F0-9]{8}-([a-fA-F0-9]{4}-){3}[a-fA-F0-9]{12}$")
@@ -324,7 +323,8 @@ class FalconAPI(VendorAPI):
         tokens[access_token] = {"expires_at": now + ttl, "scopes": scopes, "member_cid": member_cid or None}
         self.ctx.changed()
         body = {"access_token": access_token, "token_type": "bearer", "expires_in": ttl}
-        return self._reply(request, body, 201, {"X-Cs-Region": REGION})
+        region = self.ctx.config["SANDBOX_FALCON_REGION"]
+        return self._reply(request, body, 201, {"X-Cs-Region": region} if region else {})
 
     async def revoke_token(self, request):
         credentials = decode_basic_auth(request.headers.get("Authorization"))

@@ -1,11 +1,7 @@
 """Helpers for the sandbox self-tests: start the real CLI, get tokens, make cases, read the log."""
 
 import os
-import select
-import subprocess
 import sys
-import tempfile
-import time
 
 import requests
 
@@ -14,54 +10,11 @@ if SANDBOX_DIR not in sys.path:
     sys.path.insert(0, SANDBOX_DIR)
 
 from context import SandboxConfig  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from launcher import SandboxProcess  # noqa: E402,F401  pylint: disable=wrong-import-position,import-error,unused-import
 
 CONFIG = SandboxConfig()
 USER_UUID = "01234567-89ab-cdef-0123-456789abcdef"
 TIMEOUT = 10
-
-
-class SandboxProcess(object):
-    """``python tests/sandbox --port 0 ...`` in a subprocess: ``url``, ``first_line``, ``stop()``, ``stderr``."""
-
-    def __init__(self, args=(), env=None, timeout=20.0):
-        command = [sys.executable, SANDBOX_DIR, "--port", "0"] + list(args)
-        self._stderr = tempfile.TemporaryFile()
-        self.stderr = ""
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr,
-                                        env=dict(os.environ, **(env or {})))
-        self.first_line = self._first_line(timeout)
-        if not self.first_line.startswith("SANDBOX_URL="):
-            self.stop()
-            raise RuntimeError("the sandbox did not start: %r\n%s" % (self.first_line, self.stderr))
-        self.url = self.first_line.split("=", 1)[1]
-
-    def _first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if select.select([self.process.stdout], [], [], 0.1)[0]:
-                return self.process.stdout.readline().decode().strip()
-            if self.process.poll() is not None:
-                break
-        return ""
-
-    def stop(self, sig=None):
-        """Stop with SIGTERM (or ``sig``) and return the exit status."""
-        if self.process.poll() is None:
-            if sig is None:
-                self.process.terminate()
-            else:
-                self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if not self._stderr.closed:
-            self._stderr.seek(0)
-            self.stderr = self._stderr.read().decode(errors="replace")
-            self._stderr.close()
-            self.process.stdout.close()
-        return self.process.returncode
 
 
 def token_form(**extra):

@@ -33,7 +33,7 @@ def test_token_is_issued_with_headers(url):
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == CONFIG["SANDBOX_FALCON_TOKEN_TTL"]
     assert len(body["access_token"]) >= 32
-    assert response.headers["X-Cs-Region"] == "us-1"
+    assert "X-Cs-Region" not in response.headers  # only on request: SDKs would follow it to the real cloud
     uuid.UUID(response.headers["X-Cs-Traceid"])
     assert response.headers["X-Ratelimit-Limit"] == str(CONFIG["SANDBOX_FALCON_RATE_LIMIT"])
     assert int(response.headers["X-Ratelimit-Remaining"]) >= 0
@@ -107,6 +107,16 @@ def test_every_response_has_trace_and_rate_headers(url, auth):
     second = int(requests.get(url + QUERY, headers=auth, timeout=10).headers["X-Ratelimit-Remaining"])
     assert second == first - 1
     assert first <= CONFIG["SANDBOX_FALCON_RATE_LIMIT"] - 1
+
+
+def test_region_header_when_configured():
+    process = SandboxProcess(env={"SANDBOX_FALCON_REGION": "us-2"})
+    try:
+        response = requests.post(process.url + "/oauth2/token", data=token_form(), timeout=10)
+        assert response.status_code == 201
+        assert response.headers["X-Cs-Region"] == "us-2"
+    finally:
+        process.stop()
 
 
 def test_expired_token_is_401():
