@@ -1,21 +1,18 @@
 """Cloudforce One emulator: auth, every operation, paging, filters, rate limits, control routes."""
 
-import asyncio
 import json
 import os
 import re
 import sys
-import threading
 
 import pytest
 import requests
-from aiohttp import web
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cloudforce_one import CloudforceOneAPI, parse_time  # noqa: E402  pylint: disable=import-error,wrong-import-position
-from context import SandboxConfig, SandboxContext  # noqa: E402  pylint: disable=import-error,wrong-import-position
-from sandbox_helpers import SandboxProcess  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from sandbox_helpers import Clock, InProcessVendor, SandboxProcess  # noqa: E402,F401  pylint: disable=import-error,wrong-import-position
 
 CONFIG = SandboxConfig({})
 ACCOUNT = CONFIG["SANDBOX_CLOUDFLARE_ACCOUNT_ID"]
@@ -28,48 +25,11 @@ KEYAUTH = {"X-Auth-Email": EMAIL, "X-Auth-Key": KEY}
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
-class Clock(object):
-    """A settable clock, so ordering and rate windows do not depend on real time."""
-
-    def __init__(self, now=1767225600.0):  # 2026-01-01T00:00:00Z
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def tick(self, seconds=1.0):
-        self.now += seconds
-
-
-class LiveApp(object):
-    """The vendor served by aiohttp on 127.0.0.1 from a background event loop."""
+class LiveApp(InProcessVendor):
+    """Cloudforce One served in-process with a settable clock."""
 
     def __init__(self, environ=None, clock=None):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.clock = clock or Clock()
-        self.ctx = SandboxContext(SandboxConfig(environ or {}), clock=self.clock)
-        self.api = CloudforceOneAPI(self.ctx)
-        self.ctx.add_vendor(self.api)
-        app = web.Application()
-        self.api.register(app)
-        self.api.register_control(app)
-        self.runner = web.AppRunner(app)
-        self.run(self.runner.setup())
-        self.run(web.TCPSite(self.runner, "127.0.0.1", 0).start())
-        self.url = "http://127.0.0.1:%d" % self.runner.addresses[0][1]
-        self.http = requests.Session()
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    def close(self):
-        self.http.close()
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        super(LiveApp, self).__init__(CloudforceOneAPI, environ, clock)
 
     def call(self, method, path, body=None, headers=None, account=ACCOUNT, **kwargs):
         url = "%s/client/v4/accounts/%s/cloudforce-one%s" % (self.url, account, path)
@@ -82,9 +42,6 @@ class LiveApp(object):
         payload = response.json()
         assert payload["success"] is True and payload["errors"] == [] and payload["messages"] == []
         return payload.get("result")
-
-    def control(self, method, path, body=None):
-        return self.http.request(method, self.url + "/_sandbox/cloudforce_one" + path, json=body, timeout=10)
 
     def new(self, **fields):
         result = self.ok("POST", "/requests/new", fields)
@@ -477,7 +434,7 @@ def test_error_response_for_faults_and_unknown_routes(cf):
 
 
 def test_route_names_are_operation_ids(cf):
-    names = set(cf.runner.app.router.named_resources())
+    names = set(cf.app.router.named_resources())
     assert {"cloudforce-one-request-list", "cloudforce-one-request-new", "cloudforce-one-request-get",
             "cloudforce-one-request-update", "cloudforce-one-request-delete", "cloudforce-one-request-constants",
             "cloudforce-one-request-quota", "cloudforce-one-request-types", "cloudforce-one-request-message-list",
@@ -516,20 +473,10 @@ def test_control_routes(cf):
 
 # -- through the real sandbox process (core + CLI) ------------------------------------------
 
-class Cli(object):
-    """A sandbox CLI process seen through its URL, with JSON control calls."""
-
-    def __init__(self, url):
-        self.url = url
-
-    def control(self, method, path, body=None):
-        return requests.request(method, self.url + path, json=body, timeout=10).json()
-
-
 @pytest.fixture()
 def cli(sandbox):
-    """The session-wide sandbox process from conftest.py, already reset."""
-    return Cli(sandbox.url)
+    """The session-wide sandbox process from conftest.py, already reset (its control() returns JSON)."""
+    return sandbox
 
 
 def _cli_call(box, method, path, body=None, headers=None):

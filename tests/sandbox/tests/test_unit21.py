@@ -1,19 +1,17 @@
 """Unit21 emulator: auth, create/update/get/list, merging, close/reopen, link-media, rate limits."""
 
-import asyncio
 import base64
 import hashlib
 import os
 import sys
-import threading
 
 import pytest
 import requests
-from aiohttp import web
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from context import SandboxConfig, SandboxContext  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from sandbox_helpers import Clock, InProcessVendor  # noqa: E402,F401  pylint: disable=import-error,wrong-import-position
 from unit21 import Unit21API, custom_data_depth  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 KEY = SandboxConfig({})["SANDBOX_UNIT21_API_KEY"]
@@ -21,46 +19,11 @@ AUTH = {"u21-key": KEY}
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n--not-a-boundary\r\n"
 
 
-class Clock(object):
-    def __init__(self, now=1767225600.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def tick(self, seconds=1.0):
-        self.now += seconds
-
-
-class LiveApp(object):
-    """Unit21 served by aiohttp on 127.0.0.1 from a background event loop."""
+class LiveApp(InProcessVendor):
+    """Unit21 served in-process with a settable clock and fast webhook retries."""
 
     def __init__(self, environ=None, clock=None):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.clock = clock or Clock()
-        self.ctx = SandboxContext(SandboxConfig(environ or {}), clock=self.clock)
-        self.api = Unit21API(self.ctx, webhook_retry_delays=(0.01, 0.02))
-        self.ctx.add_vendor(self.api)
-        app = web.Application(client_max_size=32 * 1024 * 1024)
-        self.api.register(app)
-        self.api.register_control(app)
-        self.runner = web.AppRunner(app)
-        self.run(self.runner.setup())
-        self.run(web.TCPSite(self.runner, "127.0.0.1", 0).start())
-        self.url = "http://127.0.0.1:%d" % self.runner.addresses[0][1]
-        self.http = requests.Session()
-
-    def run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    def close(self):
-        self.http.close()
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
+        super(LiveApp, self).__init__(lambda ctx: Unit21API(ctx, webhook_retry_delays=(0.01, 0.02)), environ, clock)
 
     def call(self, method, path, body=None, headers=None, **kwargs):
         return self.http.request(method, self.url + "/v1" + path, json=body,
@@ -70,9 +33,6 @@ class LiveApp(object):
         response = self.call(method, path, body, **kwargs)
         assert response.status_code == 200, response.text
         return response.json()
-
-    def control(self, method, path, body=None):
-        return self.http.request(method, self.url + "/_sandbox/unit21" + path, json=body, timeout=10)
 
     def create(self, case_id, **fields):
         body = {"case_id": case_id, "title": "Case " + case_id, "start_date": 1700000000}
@@ -140,7 +100,7 @@ def test_error_response_shapes(u21):
 
 def test_route_names_are_operation_ids(u21):
     assert {"create_case", "update_case", "get_case_by_unit21_id", "list_cases",
-            "link_media_to_case"} <= set(u21.runner.app.router.named_resources())
+            "link_media_to_case"} <= set(u21.app.router.named_resources())
 
 
 # -- create -------------------------------------------------------------------------------
@@ -487,20 +447,10 @@ def test_control_internal_case_with_extra_fields(u21):
 
 # -- through the real sandbox process (core + CLI) ------------------------------------------
 
-class Cli(object):
-    """A sandbox CLI process seen through its URL, with JSON control calls."""
-
-    def __init__(self, url):
-        self.url = url
-
-    def control(self, method, path, body=None):
-        return requests.request(method, self.url + path, json=body, timeout=10).json()
-
-
 @pytest.fixture()
 def cli(sandbox):
-    """The session-wide sandbox process from conftest.py, already reset."""
-    return Cli(sandbox.url)
+    """The session-wide sandbox process from conftest.py, already reset (its control() returns JSON)."""
+    return sandbox
 
 
 def _cli_call(box, method, path, body=None, headers=None, **kwargs):

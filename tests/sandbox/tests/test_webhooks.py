@@ -1,12 +1,10 @@
 """Unit21 webhooks: signature, payloads, delivery retries, the send route and subscriptions."""
 
-import asyncio
 import hashlib
 import hmac
 import json
 import os
 import sys
-import threading
 import time
 
 import pytest
@@ -15,7 +13,8 @@ from aiohttp import web
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from context import SandboxConfig, SandboxContext  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from sandbox_helpers import BackgroundLoop, InProcessVendor  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from unit21 import Unit21API  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from webhooks import WebhookSender, build_case_payload, sign, signature_header  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
@@ -44,24 +43,8 @@ class Receiver(object):
         return web.Response(status=status, text="ok")
 
 
-class Loop(object):
-    """A background event loop serving any number of aiohttp apps on 127.0.0.1."""
-
-    def __init__(self):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.runners = []
-
-    def run(self, coroutine, timeout=30):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def serve(self, app):
-        runner = web.AppRunner(app)
-        self.run(runner.setup())
-        self.run(web.TCPSite(runner, "127.0.0.1", 0).start())
-        self.runners.append(runner)
-        return "http://127.0.0.1:%d" % runner.addresses[0][1]
+class Loop(BackgroundLoop):
+    """The background loop, able to serve webhook receivers too."""
 
     def receiver(self, statuses=(200,)):
         receiver = Receiver(statuses)
@@ -70,36 +53,18 @@ class Loop(object):
         receiver.url = self.serve(app) + "/hook"
         return receiver
 
-    def close(self):
-        for runner in reversed(self.runners):
-            self.run(runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
-
-class InProcess(object):
-    """Unit21 served in-process next to the receivers, with fast retries."""
+class InProcess(InProcessVendor):
+    """Unit21 served in-process next to the receivers, on the real clock, with fast retries."""
 
     def __init__(self, loop):
-        self.loop = loop
-        self.ctx = SandboxContext(SandboxConfig({}))
-        self.api = Unit21API(self.ctx, webhook_retry_delays=(0.01, 0.02))
-        self.ctx.add_vendor(self.api)
-        app = web.Application()
-        self.api.register(app)
-        self.api.register_control(app)
-        self.url = loop.serve(app)
-        self.http = requests.Session()
-
-    def control(self, method, path, body=None):
-        return self.http.request(method, self.url + "/_sandbox/unit21" + path, json=body, timeout=30)
+        super(InProcess, self).__init__(lambda ctx: Unit21API(ctx, webhook_retry_delays=(0.01, 0.02)), clock=time.time, loop=loop)
 
     def call(self, method, path, body=None):
         return self.http.request(method, self.url + "/v1" + path, json=body, headers=AUTH, timeout=30)
 
     def settle(self):
-        self.loop.run(self.api.wait_for_deliveries())
+        self.run(self.api.wait_for_deliveries())
 
 
 @pytest.fixture()
@@ -113,7 +78,7 @@ def loop():
 def box(loop):
     served = InProcess(loop)
     yield served
-    served.http.close()
+    served.close()
 
 
 # -- signing and payloads -----------------------------------------------------------------

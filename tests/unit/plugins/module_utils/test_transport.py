@@ -261,3 +261,17 @@ def test_each_vendor_error_shape_is_described(server, clock, status, body, heade
     assert expected in caught.value.msg
     assert caught.value.trace_id == trace
     assert caught.value.status == status
+
+
+def test_proxy_comes_from_the_environment(server, clock, monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    server.script = [Answer(200, {"via": "proxy"})]
+
+    class Remote:
+        url = "http://api.caseops-desk-test.invalid"
+
+    assert make_transport(Remote, clock).request("GET", "/things").json() == {"via": "proxy"}
+    # A proxy receives the absolute URL in the request line.
+    assert server.requests[0]["path"] == "http://api.caseops-desk-test.invalid/things"
