@@ -511,12 +511,11 @@ def test_cli_unknown_route_and_injected_faults_use_the_cloudflare_envelope(cli):
 
 def test_cli_reset_forgets_requests_and_rate_windows():
     process = SandboxProcess(env={"SANDBOX_CLOUDFLARE_RATE_LIMIT": "2"})
-    box = Cli(process.url)
     try:
-        created = _cli_call(box, "POST", "/requests/new", {}).json()["result"]
-        assert _cli_call(box, "GET", "/requests/types").status_code == 200
-        assert _cli_call(box, "GET", "/requests/types").status_code == 429
-        box.control("POST", "/_sandbox/reset")
-        assert _cli_call(box, "GET", "/requests/" + created["id"]).status_code == 404
+        created = _cli_call(process, "POST", "/requests/new", {}).json()["result"]
+        assert _cli_call(process, "GET", "/requests/types").status_code == 200
+        assert _cli_call(process, "GET", "/requests/types").status_code == 429
+        process.control("POST", "/_sandbox/reset")
+        assert _cli_call(process, "GET", "/requests/" + created["id"]).status_code == 404
     finally:
         process.stop()
