@@ -5,7 +5,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # A real interpreter of the given version: python3.X on PATH (pyenv shims that cannot run are skipped), else pyenv's install.
-find_python = $(firstword $(foreach p,$(shell command -v python$(1) 2>/dev/null) $(wildcard $(HOME)/.pyenv/versions/$(1).*/bin/python$(1)) $(wildcard /usr/bin/python$(1)),$(if $(shell $(p) -c 'print(1)' 2>/dev/null),$(p),)))
+PYENV_ROOT ?= $(HOME)/.pyenv
+find_python = $(firstword $(foreach p,$(shell command -v python$(1) 2>/dev/null) $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)) $(wildcard /usr/bin/python$(1) /usr/local/bin/python$(1)),$(if $(shell $(p) -c 'print(1)' 2>/dev/null),$(p),)))
 PYTHON312 ?= $(call find_python,3.12)
 PYTHON311 ?= $(call find_python,3.11)
 
