@@ -88,7 +88,10 @@ class FalconClient:
         self.token = token
         self.autodiscover = autodiscover
         self.clock = clock
+        # What the last token response said.
         self.region = None
+        self.expires_in = None
+        self.token_type = None
         transport.add_secret(client_secret)
         if token is not None:
             transport.add_secret(token.access_token)

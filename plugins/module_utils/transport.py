@@ -252,12 +252,13 @@ class Transport:
             error = self._api_error(method, url, response, replayed)
             if response.status_code not in RETRY_STATUSES:
                 raise error
-            if not replay_safe and response.status_code not in NOT_APPLIED_STATUSES:
+            may_have_applied = response.status_code not in NOT_APPLIED_STATUSES
+            if may_have_applied and not replay_safe:
                 found = self._recover(recover, error)
                 if found is not None:
                     return Reply(recovered=found, attempts=attempt)
-                replayed = True
             self._wait_or_raise(attempt, started, self.retry.hinted_delay(response.status_code, response.headers), error)
+            replayed = replayed or may_have_applied
 
     # -- helpers ---------------------------------------------------------
     def _recover(self, recover, failure):

@@ -275,3 +275,17 @@ def test_proxy_comes_from_the_environment(server, clock, monkeypatch):
     assert make_transport(Remote, clock).request("GET", "/things").json() == {"via": "proxy"}
     # A proxy receives the absolute URL in the request line.
     assert server.requests[0]["path"] == "http://api.caseops-desk-test.invalid/things"
+
+
+def test_a_404_after_a_gateway_error_on_delete_is_marked_replayed(server, clock):
+    server.script = [Answer(504), Answer(404, {"errors": [{"code": 404, "message": "gone"}]})]
+    with pytest.raises(errors.NotFoundError) as caught:
+        make_transport(server, clock).request("DELETE", "/things/1")
+    assert caught.value.replayed is True
+
+
+def test_a_404_after_a_rate_limit_is_not_a_replay(server, clock):
+    server.script = [Answer(429, {}, {"Retry-After": "0"}), Answer(404, {"errors": [{"code": 404, "message": "gone"}]})]
+    with pytest.raises(errors.NotFoundError) as caught:
+        make_transport(server, clock).request("DELETE", "/things/1")
+    assert caught.value.replayed is False
