@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cloudforce_one import CloudforceOneAPI, parse_time  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
-from sandbox_helpers import Clock, InProcessVendor, SandboxProcess  # noqa: E402,F401  pylint: disable=import-error,wrong-import-position
+from sandbox_helpers import InProcessVendor, SandboxProcess  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 CONFIG = SandboxConfig({})
 ACCOUNT = CONFIG["SANDBOX_CLOUDFLARE_ACCOUNT_ID"]

@@ -11,7 +11,7 @@ import requests
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
-from sandbox_helpers import Clock, InProcessVendor  # noqa: E402,F401  pylint: disable=import-error,wrong-import-position
+from sandbox_helpers import InProcessVendor  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from unit21 import Unit21API, custom_data_depth  # noqa: E402  pylint: disable=import-error,wrong-import-position
 
 KEY = SandboxConfig({})["SANDBOX_UNIT21_API_KEY"]
