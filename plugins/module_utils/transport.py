@@ -70,10 +70,9 @@ _EPOCH_SECONDS_FLOOR = 1e9
 _EPOCH_MILLISECONDS_FLOOR = 1e12
 
 
-def user_agent(extra=None):
-    base = "caseops.desk/%s (ansible-core/%s; python-requests/%s)" % (
+def user_agent():
+    return "caseops.desk/%s (ansible-core/%s; python-requests/%s)" % (
         COLLECTION_VERSION, ANSIBLE_VERSION, requests.__version__ if HAS_REQUESTS else "missing")
-    return "%s %s" % (extra, base) if extra else base
 
 
 class RetryPolicy:
@@ -187,21 +186,19 @@ class Transport:
     """HTTP for one vendor API at one base URL."""
 
     def __init__(self, base_url, vendor, timeout=30.0, connect_timeout=10.0, validate_certs=True, ca_path=None,
-                 retry=None, error_parser=parse_error_body, error_hint=None, secrets=(), session=None,
-                 user_agent_extra=None):
+                 retry=None, error_hint=None, secrets=()):
         self.base_url = base_url.rstrip("/")
         self.vendor = vendor
         self.timeout = (min(connect_timeout, timeout), timeout)
         self.retry = retry or RetryPolicy()
-        self.error_parser = error_parser
+        # error_hint(status, errors, path) -> a sentence on what the user can do, or None.
         self.error_hint = error_hint
         self.redact = Redactor(secrets)
-        self.session = session or requests.Session()
+        self.session = requests.Session()
         # Proxies come from HTTPS_PROXY / NO_PROXY through requests' trust_env.
         self.session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
-        self.session.headers["User-Agent"] = user_agent(user_agent_extra)
+        self.session.headers["User-Agent"] = user_agent()
         self.session.headers["Accept"] = "application/json"
-        self.requests_sent = 0
 
     def add_secret(self, secret):
         self.redact.add(secret)
@@ -230,7 +227,6 @@ class Transport:
         while True:
             attempt += 1
             try:
-                self.requests_sent += 1
                 response = self.session.request(method, url, params=params, json=json_body, data=data, files=files,
                                                 headers=headers, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
@@ -303,7 +299,7 @@ class Transport:
                               vendor=self.vendor, method=method, url=url)
 
     def _api_error(self, method, url, response, replayed):
-        errors, trace_id = self.error_parser(response)
+        errors, trace_id = parse_error_body(response)
         errors = self.redact(errors)
         status = response.status_code
         described = "; ".join(_describe(e) for e in errors) if errors else (response.reason or "no error details")
