@@ -91,7 +91,6 @@ class FalconClient:
         # What the last token response said.
         self.region = None
         self.expires_in = None
-        self.token_type = None
         transport.add_secret(client_secret)
         if token is not None:
             transport.add_secret(token.access_token)
@@ -135,7 +134,6 @@ class FalconClient:
         expires_in = body.get("expires_in")
         expires_at = self.clock() + float(expires_in) if expires_in else None
         self.token = FalconToken(access_token, expires_at)
-        self.token_type = body.get("token_type") or "bearer"
         self.expires_in = expires_in
 
     def ensure_token(self):
