@@ -17,7 +17,7 @@ import re
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, ConfigurationError, InvalidInputError
-from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport
+from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport, describe_errors
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 API_PREFIX = "/client/v4"
@@ -69,7 +69,7 @@ class CloudforceOneClient:
         body = reply.json()
         if isinstance(body, dict) and body.get("success") is False:
             errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
-            described = "; ".join("[%s] %s" % (e.get("code"), e.get("message")) for e in errors) or "no error details"
+            described = describe_errors(errors) or "no error details"
             raise ApiError(self.transport.redact("Cloudforce One %s %s was not successful: %s." % (method, path, described)),
                            status=reply.status, vendor="Cloudforce One", method=method, errors=errors)
         return body.get("result") if isinstance(body, dict) else None

@@ -302,7 +302,7 @@ class Transport:
         errors, trace_id = parse_error_body(response)
         errors = self.redact(errors)
         status = response.status_code
-        described = "; ".join(_describe(e) for e in errors) if errors else (response.reason or "no error details")
+        described = describe_errors(errors) or response.reason or "no error details"
         msg = "%s %s %s returned HTTP %s: %s." % (self.vendor, method, self._path_of(url), status, described)
         hint = self.error_hint(status, errors, self._path_of(url)) if self.error_hint else None
         if hint:
@@ -319,6 +319,11 @@ class Transport:
         return url[len(self.base_url):] if url.startswith(self.base_url) else url
 
 
+def describe_errors(errors):
+    """'[code] message; ...' for a list of vendor errors (Cloudflare's nested error_chain included)."""
+    return "; ".join(_describe(e) for e in errors)
+
+
 def _describe(error):
     if isinstance(error, dict):
         code = error.get("code")
@@ -326,7 +331,7 @@ def _describe(error):
         text = "[%s] %s" % (code, message) if code not in (None, "") else message
         chain = error.get("error_chain")
         if chain:
-            text += " (" + "; ".join(_describe(c) for c in chain) + ")"
+            text += " (" + describe_errors(chain) + ")"
         return text
     return str(error)
 
