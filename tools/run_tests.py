@@ -149,7 +149,10 @@ def stage_integration(cores):
         write_integration_config(sandbox.url)
         for core in cores:
             sandbox.control("POST", "/_sandbox/reset")
-            run(["ansible-test", "integration", "--venv", "--python", CORES[core][1], "--color", "no"], env=core_env(core))
+            # CASEOPS_TARGETS="case case_info" runs only those targets (while working on them).
+            targets = os.environ.get("CASEOPS_TARGETS", "").split()
+            run(["ansible-test", "integration", "--venv", "--python", CORES[core][1], "--color", "no"] + targets,
+                env=core_env(core))
 
 
 def write_integration_config(url):

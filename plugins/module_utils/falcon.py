@@ -7,10 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
-from ansible_collections.caseops.desk.plugins.module_utils.errors import AuthenticationError, ConfigurationError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, AuthenticationError, ConfigurationError, InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport
 
 CLOUD_BASE_URLS = {
@@ -30,6 +31,16 @@ CASE_SORT_VALUES = [
     for field in ("case.created_time", "case.last_modified_time", "case.status", "case.type", "case.id")
     for direction in ("asc", "desc")
 ]
+ACTIVITY_SORT_VALUES = [
+    "%s.%s" % (field, direction)
+    for field in ("activity.created_time", "activity.type")
+    for direction in ("asc", "desc")
+]
+# The case types CrowdStrike's own tools offer; the API may know more.
+CASE_TYPES = ("fc:contact", "fc:detection-support", "fc:falcon-product-support", "fc:incident-support")
+# Case status codes (strings on the wire); no API can change them.
+OPEN_STATUSES = ("1", "2")
+CLOSED_STATUSES = ("3", "4")
 QUERY_PAGE_MAX = 500          # QueryCasesIdsByFilter accepts limit 1-500
 ENTITY_BATCH_SIZE = 500       # ids per GetCaseEntitiesByIDs call; the API documents no maximum
 TOKEN_RENEW_WINDOW = 120      # seconds before expiry a token is renewed, as falconpy does
@@ -37,6 +48,10 @@ TOKEN_RENEW_WINDOW = 120      # seconds before expiry a token is renewed, as fal
 TOKEN_PATH = "/oauth2/token"
 QUERY_CASES_PATH = "/message-center/queries/cases/v1"
 GET_CASES_PATH = "/message-center/entities/cases/GET/v1"
+CREATE_CASE_PATH = "/message-center/entities/case/v2"
+QUERY_ACTIVITIES_PATH = "/message-center/queries/case-activities/v1"
+GET_ACTIVITIES_PATH = "/message-center/entities/case-activities/GET/v1"
+ADD_ACTIVITY_PATH = "/message-center/entities/case-activity/v1"
 
 
 def error_hint(status, errors, path):
@@ -50,6 +65,21 @@ def error_hint(status, errors, path):
         return ("The API client is not allowed to do this: it needs the Message Center Read scope to read cases and "
                 "Message Center Write to create cases, comments or attachments.")
     return None
+
+
+USER_UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def check_user_uuid(value, option="user_uuid"):
+    """Refuse anything but a user UUID (an e-mail address is the usual mistake)."""
+    if not USER_UUID_PATTERN.match(value or ""):
+        raise InvalidInputError("%s must be a Falcon user UUID like 01234567-89ab-cdef-0123-456789abcdef, got %r."
+                                % (option, value))
+
+
+def fql_quote(value):
+    """A string as an FQL literal: in single quotes, with quotes and backslashes escaped."""
+    return "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def base_url_for(cloud=None, base_url=None):
@@ -164,18 +194,26 @@ class FalconClient:
     # -- cases -----------------------------------------------------------
     def query_case_ids(self, fql_filter=None, sort=None, limit=100, offset=0):
         """One page of case ids: (ids, total)."""
-        params = {"limit": limit, "offset": offset}
+        return self._query_page(QUERY_CASES_PATH, {}, fql_filter, sort, limit, offset)
+
+    def find_case_ids(self, fql_filter=None, sort=None, limit=QUERY_PAGE_MAX):
+        """Every matching case id up to ``limit``, paging as needed: (ids, total)."""
+        return self._find_ids(self.query_case_ids, fql_filter, sort, limit)
+
+    def _query_page(self, path, params, fql_filter, sort, limit, offset):
+        params = dict(params, limit=limit, offset=offset)
         if fql_filter:
             params["filter"] = fql_filter
         if sort:
             params["sort"] = sort
-        body = self.request("GET", QUERY_CASES_PATH, params=params).json()
+        body = self.request("GET", path, params=params).json()
         ids = body.get("resources") or []
         pagination = (body.get("meta") or {}).get("pagination") or {}
         return ids, pagination.get("total", len(ids))
 
-    def find_case_ids(self, fql_filter=None, sort=None, limit=QUERY_PAGE_MAX):
-        """Every matching case id up to ``limit``, paging as needed: (ids, total).
+    @staticmethod
+    def _find_ids(query_page, fql_filter, sort, limit):
+        """Pages of ``query_page(filter, sort, limit, offset)`` until ``limit`` ids or the last page.
 
         The next offset is computed from what was received, not taken from
         ``meta.pagination.offset``, whose meaning the API does not document.
@@ -183,23 +221,59 @@ class FalconClient:
         ids, total = [], 0
         while len(ids) < limit:
             page_size = min(QUERY_PAGE_MAX, limit - len(ids))
-            page, total = self.query_case_ids(fql_filter, sort, page_size, len(ids))
+            page, total = query_page(fql_filter, sort, page_size, len(ids))
             ids.extend(page)
             if len(page) < page_size or len(ids) >= total:
                 break
         return ids[:limit], total
 
+    def create_case(self, fields, recover=None):
+        """CreateCaseV2: the new case's id, or the id ``recover()`` found after an ambiguous failure."""
+        reply = self.request("POST", CREATE_CASE_PATH, json_body=fields, recover=recover)
+        if reply.is_recovered:
+            return reply.recovered
+        resources = reply.json().get("resources") or []
+        case_id = resources[0].get("id") if resources and isinstance(resources[0], dict) else None
+        if not case_id:
+            raise ApiError("Falcon %s answered HTTP %s without the new case's id." % (CREATE_CASE_PATH, reply.status),
+                           status=reply.status, vendor="Falcon", method="POST")
+        return case_id
+
+    # -- activities --------------------------------------------------------
+    def query_activity_ids(self, case_id, fql_filter=None, sort=None, limit=100, offset=0):
+        """One page of a case's activity ids: (ids, total)."""
+        return self._query_page(QUERY_ACTIVITIES_PATH, {"case_id": case_id}, fql_filter, sort, limit, offset)
+
+    def find_activity_ids(self, case_id, fql_filter=None, sort=None, limit=QUERY_PAGE_MAX):
+        """Every matching activity id of a case up to ``limit``: (ids, total)."""
+        def query_page(flt, order, page_size, offset):
+            return self.query_activity_ids(case_id, flt, order, page_size, offset)
+        return self._find_ids(query_page, fql_filter, sort, limit)
+
+    def get_activities(self, ids):
+        """Full activities for ``ids``: (activities, missing_ids)."""
+        return self._get_entities(GET_ACTIVITIES_PATH, ids)
+
+    def add_comment(self, case_id, body, user_uuid, recover=None):
+        """CaseAddActivity with a comment.  The API returns no id; returns ``recover()``'s find when it ran."""
+        payload = {"case_id": case_id, "body": body, "type": "comment", "user_uuid": user_uuid}
+        reply = self.request("POST", ADD_ACTIVITY_PATH, json_body=payload, recover=recover)
+        return reply.recovered if reply.is_recovered else None
+
     def get_cases(self, ids):
         """Full case entities for ``ids`` in as few calls as allowed: (cases, missing_ids)."""
-        cases = []
+        return self._get_entities(GET_CASES_PATH, ids)
+
+    def _get_entities(self, path, ids):
+        found = []
         for start in range(0, len(ids), ENTITY_BATCH_SIZE):
             batch = list(ids[start:start + ENTITY_BATCH_SIZE])
             # A POST that only reads: safe to send again.
-            body = self.request("POST", GET_CASES_PATH, json_body={"ids": batch}, replay_safe=True).json()
-            cases.extend(body.get("resources") or [])
-        found = set(case.get("id") for case in cases)
-        missing = [case_id for case_id in ids if case_id not in found]
-        return cases, missing
+            body = self.request("POST", path, json_body={"ids": batch}, replay_safe=True).json()
+            found.extend(body.get("resources") or [])
+        present = set(entity.get("id") for entity in found)
+        missing = [entity_id for entity_id in ids if entity_id not in present]
+        return found, missing
 
 
 def client_from_params(params):

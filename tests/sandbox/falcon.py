@@ -610,22 +610,40 @@ class FalconAPI(VendorAPI):
         return web.json_response(case)
 
     async def control_add_activity(self, request):
+        """One activity from a JSON object, or many: {"count": N, "template": {...}} where "{n}" in a
+        string field becomes 1..N (for paging tests that need more than one page of activities)."""
         case = self.state["cases"].get(request.match_info["case_id"])
         if case is None:
             return web.json_response({"error": "no case %s" % request.match_info["case_id"]}, status=404)
         body = request.get("json")
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
-        unknown = set(body) - {"type", "body", "created_by", "created_time", "last_modified_time", "modified_by"}
-        if unknown:
-            return web.json_response({"error": "unknown activity fields: %s" % ", ".join(sorted(unknown))}, status=400)
-        fields = dict(body)
-        created_by = fields.get("created_by")
-        if isinstance(created_by, str):
-            fields["created_by"] = api_author(created_by)
-        elif isinstance(created_by, dict):
-            fields["created_by"] = dict(empty_author(), **created_by)
-        return web.json_response(self._store_activity(case, fields), status=201)
+        if "count" in body:
+            count, template = body.get("count"), body.get("template") or {}
+            if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10000:
+                return web.json_response({"error": "count must be an integer from 1 to 10000"}, status=400)
+            if set(body) - {"count", "template"} or not isinstance(template, dict):
+                return web.json_response({"error": "a bulk create takes only count and a template object"}, status=400)
+            bodies = [dict((k, v.replace("{n}", str(n)) if isinstance(v, str) else v) for k, v in template.items())
+                      for n in range(1, count + 1)]
+        else:
+            bodies = [body]
+        checked = []
+        for item in bodies:
+            unknown = set(item) - {"type", "body", "created_by", "created_time", "last_modified_time", "modified_by"}
+            if unknown:
+                return web.json_response({"error": "unknown activity fields: %s" % ", ".join(sorted(unknown))}, status=400)
+            fields = dict(item)
+            created_by = fields.get("created_by")
+            if isinstance(created_by, str):
+                fields["created_by"] = api_author(created_by)
+            elif isinstance(created_by, dict):
+                fields["created_by"] = dict(empty_author(), **created_by)
+            checked.append(fields)
+        stored = [self._store_activity(case, fields) for fields in checked]
+        if "count" in body:
+            return web.json_response({"activities": stored}, status=201)
+        return web.json_response(stored[0], status=201)
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------------------

@@ -176,6 +176,18 @@ def test_add_activity_validation(url, auth, change, fragment):
     assert fragment in error_message(requests.post(url + ADD_ACTIVITY, json=body, headers=auth, timeout=10))
 
 
+def test_control_adds_activities_in_bulk(url, auth):
+    case_id = seed_case(url)["id"]
+    response = requests.post(url + "/_sandbox/falcon/cases/%s/activities" % case_id, timeout=10,
+                             json={"count": 3, "template": {"type": "comment", "body": "note {n}"}})
+    assert response.status_code == 201
+    assert [a["body"] for a in response.json()["activities"]] == ["note 1", "note 2", "note 3"]
+    assert query(url, auth, QUERY_ACTIVITIES, case_id=case_id).json()["meta"]["pagination"]["total"] == 3
+    refused = requests.post(url + "/_sandbox/falcon/cases/%s/activities" % case_id, timeout=10,
+                            json={"count": 0, "template": {}})
+    assert refused.status_code == 400 and "count" in refused.json()["error"]
+
+
 def test_query_activities_sort_filter_and_paging(url, auth):
     case_id = seed_case(url)["id"]
     other = seed_case(url)["id"]

@@ -220,3 +220,81 @@ def test_client_from_params_cloud_to_base_url():
     assert client.transport.base_url == "https://api.us-gov-2.crowdstrike.mil"
     assert client.autodiscover is False
     assert falcon.client_from_params({}).autodiscover is True
+
+
+class FakeMessageCenter(FakeFalcon):
+    """FakeFalcon plus case creation and activities; ``drop_creates`` commits a create, then drops the connection."""
+
+    def __init__(self, activities=0, drop_creates=0, **kwargs):
+        super(FakeMessageCenter, self).__init__(**kwargs)
+        self.activity_ids = ["act-%04d" % n for n in range(activities)]
+        self.drop_creates = drop_creates
+        self.comments = []
+
+    def __call__(self, request):
+        path = request["path"].split("?")[0]
+        if path == falcon.CREATE_CASE_PATH:
+            self.case_ids.append("case-new-%d" % len(self.case_ids))
+            if self.drop_creates:
+                self.drop_creates -= 1
+                return Answer(drop=True)
+            return Answer(200, {"meta": {}, "resources": [{"id": self.case_ids[-1], "path": ""}], "errors": []})
+        if path == falcon.QUERY_ACTIVITIES_PATH:
+            query = dict(part.split("=", 1) for part in request["path"].split("?", 1)[1].split("&"))
+            offset, limit = int(query["offset"]), int(query["limit"])
+            assert query["case_id"] == "c1"
+            return Answer(200, {"meta": {"pagination": {"offset": offset, "limit": limit, "total": len(self.activity_ids)}},
+                                "resources": self.activity_ids[offset:offset + limit], "errors": []})
+        if path == falcon.ADD_ACTIVITY_PATH:
+            self.comments.append(json.loads(request["body"]))
+            return Answer(200, {"meta": {}, "errors": []})
+        return super(FakeMessageCenter, self).__call__(request)
+
+
+def test_create_case_returns_the_new_id(server):
+    server.script = FakeMessageCenter()
+    assert client_for(server).create_case({"title": "t", "type": "fc:contact", "body": "b"}) == "case-new-0"
+
+
+def test_create_case_without_an_id_in_the_answer_is_an_error(server):
+    fake = FakeMessageCenter()
+    server.script = lambda r: Answer(200, {"meta": {}, "resources": [], "errors": []}) if r["path"] == falcon.CREATE_CASE_PATH else fake(r)
+    with pytest.raises(errors.ApiError) as caught:
+        client_for(server).create_case({"title": "t"})
+    assert "without the new case's id" in caught.value.msg
+
+
+def test_a_create_dropped_after_commit_is_recovered_not_resent(server):
+    fake = FakeMessageCenter(drop_creates=1)
+    server.script = fake
+    found = client_for(server).create_case({"title": "t"}, recover=lambda: fake.case_ids[-1])
+    assert found == "case-new-0"
+    assert len([r for r in server.requests if r["path"] == falcon.CREATE_CASE_PATH]) == 1
+
+
+def test_a_create_dropped_without_a_recover_hook_is_not_resent(server):
+    server.script = FakeMessageCenter(drop_creates=1)
+    with pytest.raises(errors.AmbiguousWriteError):
+        client_for(server).create_case({"title": "t"})
+    assert len([r for r in server.requests if r["path"] == falcon.CREATE_CASE_PATH]) == 1
+
+
+def test_activities_page_with_the_case_id(server):
+    server.script = FakeMessageCenter(activities=620)
+    ids, total = client_for(server).find_activity_ids("c1", "activity.type:'comment'", "activity.created_time.desc", limit=700)
+    assert total == 620 and len(ids) == 620
+    queries = [r["path"] for r in server.requests if r["path"].startswith(falcon.QUERY_ACTIVITIES_PATH)]
+    assert len(queries) == 2 and "sort=activity.created_time.desc" in queries[0] and "offset=500" in queries[1]
+
+
+def test_add_comment_sends_a_comment_activity(server):
+    fake = FakeMessageCenter()
+    server.script = fake
+    assert client_for(server).add_comment("c1", "hello", "01234567-89ab-cdef-0123-456789abcdef") is None
+    assert fake.comments == [{"case_id": "c1", "body": "hello", "type": "comment",
+                              "user_uuid": "01234567-89ab-cdef-0123-456789abcdef"}]
+
+
+@pytest.mark.parametrize("value, expected", [("plain", "'plain'"), ("it's", "'it\\'s'"), ("a\\b", "'a\\\\b'")])
+def test_fql_quote(value, expected):
+    assert falcon.fql_quote(value) == expected

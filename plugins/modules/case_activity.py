@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: case_activity
+short_description: Comment on a CrowdStrike Falcon Message Center case
+version_added: 0.1.0
+description:
+  - Adds a comment to a Falcon Message Center case, unless the case already has a comment with the same text.
+  - "The API returns no ID for a new comment, so the module lists the case's comments before posting: a comment whose
+    text equals O(comment) (ignoring leading and trailing whitespace) means the comment is I(present) and nothing is
+    sent. Set O(allow_duplicates=true) to post the same text again on purpose."
+  - After posting, the module reads the comment back and returns it with its ID.
+  - A post that fails in a way that hides whether Falcon applied it (a timeout, a dropped connection, a gateway error)
+    is never sent again blindly; the module lists the comments first and returns the comment if it was added.
+author:
+  - caseops.desk maintainers (@caseops)
+options:
+  provider:
+    description:
+      - The case system. Only Falcon has a comment API.
+    type: str
+    choices: [falcon]
+    default: falcon
+  state:
+    description:
+      - V(present) adds the comment unless it is there.
+      - V(absent) is refused with an explanation, because comments cannot be removed through the API.
+    type: str
+    choices: [present, absent]
+    default: present
+  case_id:
+    description:
+      - The ID of the case to comment on.
+    type: str
+    required: true
+  comment:
+    description:
+      - The text of the comment. Only comments can be added through the API.
+    type: str
+    required: true
+    aliases: [body, content]
+  user_uuid:
+    description:
+      - The UUID of the Falcon user the comment is posted as (not an e-mail address). The API requires it.
+    type: str
+    required: true
+  allow_duplicates:
+    description:
+      - Post the comment even when the case already has one with the same text. The task then always reports a change.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - caseops.desk.connection
+  - caseops.desk.falcon
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Lists the comments as usual and predicts the comment it would add, without adding it.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The diff shows the comment that would be added.
+  action_group:
+    description: Use C(group/caseops.desk.falcon) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.falcon
+      - caseops.desk.all
+notes:
+  - Needs the Message Center Read and Write scopes on the Falcon API client.
+  - Any comment on the case counts, whoever posted it.
+seealso:
+  - module: caseops.desk.case_activity_info
+  - module: caseops.desk.case
+"""
+
+EXAMPLES = r"""
+- name: Tell CrowdStrike what we did (posted once, however often the play runs)
+  caseops.desk.case_activity:
+    case_id: "{{ detection_case.case.id }}"
+    comment: |
+      web-01 was isolated at 10:42 UTC; the deploy that triggered the detection is rolled back.
+    user_uuid: 01234567-89ab-cdef-0123-456789abcdef
+
+- name: A daily status ping, posted every time on purpose
+  caseops.desk.case_activity:
+    case_id: "{{ case_id }}"
+    comment: Still waiting for your analysis, thank you.
+    user_uuid: "{{ analyst_uuid }}"
+    allow_duplicates: true
+"""
+
+RETURN = r"""
+activity:
+  description:
+    - The comment as the Message Center API returns it, whether just added or found.
+    - In check mode, when the comment would be added, the fields that would be sent, with RV(activity.id) null.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: The activity ID.
+      type: str
+      sample: 3b1f0c2d4e5f60718293a4b5c6d7e8f9
+    case_id:
+      description: The case ID.
+      type: str
+      sample: 6f3c2e9b8a1d4c7e9f0a1b2c3d4e5f60
+    type:
+      description: Always C(comment) for activities added through the API.
+      type: str
+      sample: comment
+    body:
+      description: The text.
+      type: str
+      sample: web-01 was isolated at 10:42 UTC.
+    created_time:
+      description: When it was posted.
+      type: str
+      sample: "2026-11-26T10:45:00.000000Z"
+    created_by:
+      description: Who posted it.
+      type: dict
+      sample: {"display_name": "Ana Analyst", "uuid": "01234567-89ab-cdef-0123-456789abcdef"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
+
+COMMENT_FILTER = "activity.type:'comment'"
+# Comments read to look for a duplicate; a case with more is beyond any thread a person would keep.
+COMMENT_SCAN_LIMIT = 10000
+
+
+def run(module, client):
+    params = module.params
+    if params["state"] == "absent":
+        raise InvalidInputError("state=absent is not possible: Falcon Message Center comments cannot be removed through the API.")
+    text = params["comment"]
+    if not text or not text.strip():
+        raise InvalidInputError("comment must not be empty.")
+    if not params["case_id"].strip():
+        raise InvalidInputError("case_id must not be empty.")
+    falcon.check_user_uuid(params["user_uuid"])
+    case_id = params["case_id"]
+    comments = list_comments(client, case_id)
+    if not comments:
+        # No comment yet: make sure the case exists, so check mode and errors tell the truth.
+        _cases, missing = client.get_cases([case_id])
+        if missing:
+            raise NotFoundError("Falcon case %s does not exist (or this API client cannot see it)." % case_id,
+                                status=404, vendor="Falcon")
+    same = [c for c in comments if same_text(c.get("body"), text)]
+    if same and not params["allow_duplicates"]:
+        return dict(changed=False, activity=same[0], diff=dict(before=same[0], after=same[0]))
+
+    predicted = dict(id=None, case_id=case_id, type="comment", body=text)
+    if module.check_mode:
+        return dict(changed=True, activity=predicted, diff=dict(before={}, after=predicted))
+
+    known = set(c["id"] for c in comments)
+
+    def posted():
+        """Our comment, if the case now has one with this text that was not there before."""
+        fresh = [c for c in list_comments(client, case_id) if c["id"] not in known and same_text(c.get("body"), text)]
+        fresh.sort(key=lambda c: c.get("created_time") or "", reverse=True)
+        return fresh[0] if fresh else None
+
+    activity = client.add_comment(case_id, text, params["user_uuid"], recover=posted)
+    if activity is None:
+        activity = posted()
+    if activity is None:
+        module.warn("The comment was added but could not be read back yet; the result shows what was sent.")
+        activity = predicted
+    return dict(changed=True, activity=activity, diff=dict(before={}, after=activity))
+
+
+def list_comments(client, case_id):
+    """Every comment on the case, newest first."""
+    ids, _total = client.find_activity_ids(case_id, COMMENT_FILTER, "activity.created_time.desc", limit=COMMENT_SCAN_LIMIT)
+    if not ids:
+        return []
+    activities, _missing = client.get_activities(ids)
+    return [a for a in activities if a.get("type") == "comment"]
+
+
+def same_text(left, right):
+    return (left or "").replace("\r\n", "\n").strip() == (right or "").replace("\r\n", "\n").strip()
+
+
+def main():
+    argument_spec = connection_argument_spec("falcon")
+    argument_spec.update(
+        provider=dict(type="str", choices=["falcon"], default="falcon"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        case_id=dict(type="str", required=True),
+        comment=dict(type="str", required=True, aliases=["body", "content"]),
+        user_uuid=dict(type="str", required=True),
+        allow_duplicates=dict(type="bool", default=False),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, falcon.client_from_params, run)
+
+
+if __name__ == "__main__":
+    main()
