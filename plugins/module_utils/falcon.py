@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import re
 import time
 
@@ -46,6 +47,7 @@ ENTITY_BATCH_SIZE = 500       # ids per GetCaseEntitiesByIDs call; the API docum
 TOKEN_RENEW_WINDOW = 120      # seconds before expiry a token is renewed, as falconpy does
 
 TOKEN_PATH = "/oauth2/token"
+REVOKE_PATH = "/oauth2/revoke"
 QUERY_CASES_PATH = "/message-center/queries/cases/v1"
 GET_CASES_PATH = "/message-center/entities/cases/GET/v1"
 CREATE_CASE_PATH = "/message-center/entities/case/v2"
@@ -86,6 +88,10 @@ def base_url_for(cloud=None, base_url=None):
     if base_url:
         return base_url.rstrip("/")
     return CLOUD_BASE_URLS[cloud or DEFAULT_CLOUD]
+
+
+REVOKE_NEEDS_CREDENTIALS = ("Revoking a Falcon token needs the client credentials it was issued to: set falcon_client_id "
+                            "and falcon_client_secret (or FALCON_CLIENT_ID and FALCON_CLIENT_SECRET).")
 
 
 class FalconToken:
@@ -176,6 +182,25 @@ class FalconClient:
                 "The Falcon token passed in falcon_auth has expired and no client credentials are set to renew it: "
                 "run caseops.desk.falcon_auth again, or set falcon_client_id and falcon_client_secret.", vendor="Falcon")
         return self.authenticate()  # raises the missing-credentials error
+
+    def token_is_active(self, access_token):
+        """Whether the API still accepts ``access_token``: one cheap read with it alone, never renewed."""
+        try:
+            self.transport.request("GET", QUERY_CASES_PATH, params={"limit": 1},
+                                   headers={"Authorization": "Bearer %s" % access_token})
+        except AuthenticationError:
+            return False
+        return True
+
+    def revoke(self, access_token):
+        """Revoke a token (RFC 7009: revoking a dead token succeeds too).  Needs the client credentials."""
+        if not self.can_authenticate:
+            raise ConfigurationError(REVOKE_NEEDS_CREDENTIALS)
+        self.transport.add_secret(access_token)
+        basic = base64.b64encode(("%s:%s" % (self.client_id, self.client_secret)).encode("utf-8")).decode("ascii")
+        self.transport.add_secret(basic)
+        self.transport.request("POST", REVOKE_PATH, data={"token": access_token, "client_id": self.client_id},
+                               headers={"Authorization": "Basic %s" % basic}, replay_safe=True)
 
     def request(self, method, path, **kwargs):
         """An authenticated Message Center request; one re-authentication on 401."""

@@ -233,7 +233,6 @@ matches:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six import string_types
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
@@ -324,7 +323,7 @@ def linked_items(name, items):
     allowed = LINK_KEYS[name]
     linked = []
     for index, item in enumerate(items):
-        if isinstance(item, string_types):
+        if isinstance(item, str):
             item = {"id": item}
         if not isinstance(item, dict):
             raise InvalidInputError("%s[%d] must be an ID or a dictionary with an id, got %r." % (name, index, item))
@@ -332,7 +331,7 @@ def linked_items(name, items):
         if unknown:
             raise InvalidInputError("%s[%d] has unknown keys %s; allowed keys: %s."
                                     % (name, index, ", ".join(unknown), ", ".join(allowed)))
-        if not isinstance(item.get("id"), string_types) or not item["id"].strip():
+        if not isinstance(item.get("id"), str) or not item["id"].strip():
             raise InvalidInputError("%s[%d] needs an id." % (name, index))
         linked.append(dict((key, item[key]) for key in allowed if item.get(key) not in (None, "")))
     return linked

@@ -20,10 +20,22 @@ description:
     or is refused, as long as they also have the client credentials.
   - "The token is a secret. The task must set C(no_log: true); the module refuses to run without it, so the token
     can never be displayed, not even with C(-vvvv). The registered variable still holds the token."
-  - The module never reports a change. It also requests a token in check mode, since a token changes nothing on the tenant.
+  - Getting a token never reports a change. It also happens in check mode, since a token changes nothing on the tenant.
+  - With O(state=absent), the module revokes the token passed in O(falcon_auth), for example at the end of a play.
+    It first checks with one read whether the API still accepts the token, so revoking a token that is already
+    revoked or expired reports no change.
 author:
   - caseops.desk maintainers (@caseops)
-options: {}
+options:
+  state:
+    description:
+      - V(present) requests a new token and returns it in RV(auth).
+      - V(absent) revokes the token given in O(falcon_auth). Revoking needs O(falcon_client_id) and
+        O(falcon_client_secret), the credentials the token was issued to. C(no_log) is not required, since nothing
+        secret is returned.
+    type: str
+    choices: [present, absent]
+    default: present
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
@@ -31,7 +43,8 @@ attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: The token is requested in check mode too.
+    details: The token is requested in check mode too; with O(state=absent), check mode reports whether the token
+      would be revoked without revoking it.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
@@ -51,7 +64,7 @@ EXAMPLES = r"""
   register: falcon
   no_log: true
 
-- name: Reuse the token for every Falcon task of the play
+- name: Reuse the token for every Falcon task of the play (the block below)
   module_defaults:
     group/caseops.desk.falcon:
       falcon_auth: "{{ falcon.auth }}"
@@ -66,13 +79,18 @@ EXAMPLES = r"""
     falcon_member_cid: "{{ child_cid }}"
   register: falcon_child
   no_log: true
+
+- name: Revoke the token when the play is done
+  caseops.desk.falcon_auth:
+    state: absent
+    falcon_auth: "{{ falcon.auth }}"
 """
 
 RETURN = r"""
 auth:
   description:
     - The token, ready for the O(falcon_auth) option of other modules. Contains a secret.
-  returned: success
+  returned: O(state=present)
   type: dict
   contains:
     access_token:
@@ -91,14 +109,19 @@ auth:
       sample: 1795671234.5
 expires_in:
   description: Seconds the token is valid for, as the token endpoint said.
-  returned: success
+  returned: O(state=present)
   type: int
   sample: 1799
 region:
   description: The region the token endpoint reported (C(X-Cs-Region)), if any.
-  returned: success
+  returned: O(state=present)
   type: str
   sample: us-1
+revoked:
+  description: Whether the token was revoked (in check mode, would be). False when it was already revoked or expired.
+  returned: O(state=absent)
+  type: bool
+  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -112,6 +135,8 @@ NO_LOG_REQUIRED = ("caseops.desk.falcon_auth returns a bearer token. Add 'no_log
 
 
 def run(module, client):
+    if module.params["state"] == "absent":
+        return revoke(module, client)
     if not module.no_log:
         raise ConfigurationError(NO_LOG_REQUIRED)
     token = client.authenticate()
@@ -123,8 +148,26 @@ def run(module, client):
     )
 
 
+def revoke(module, client):
+    token = client.token
+    if token is None:
+        raise ConfigurationError("state=absent revokes the token given in falcon_auth: pass the auth result of an "
+                                 "earlier caseops.desk.falcon_auth task.")
+    if not client.can_authenticate:
+        raise ConfigurationError(falcon.REVOKE_NEEDS_CREDENTIALS)
+    if token.expires_at is not None and token.expires_at <= client.clock():
+        return dict(changed=False, revoked=False)
+    if not client.token_is_active(token.access_token):
+        return dict(changed=False, revoked=False)
+    if not module.check_mode:
+        client.revoke(token.access_token)
+    return dict(changed=True, revoked=True)
+
+
 def main():
-    module = AnsibleModule(argument_spec=connection_argument_spec("falcon"), supports_check_mode=True)
+    argument_spec = connection_argument_spec("falcon")
+    argument_spec.update(state=dict(type="str", choices=["present", "absent"], default="present"))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     run_module(module, falcon.client_from_params, run)
 
 

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 
 import pytest
@@ -43,7 +44,7 @@ class FakeFalcon:
             return Answer(401, {"meta": {"trace_id": "t-401"}, "errors": [{"code": 401, "message": "access denied, authorization failed"}]})
         if path == falcon.QUERY_CASES_PATH:
             query = dict(part.split("=", 1) for part in request["path"].split("?", 1)[1].split("&"))
-            offset, limit = int(query["offset"]), int(query["limit"])
+            offset, limit = int(query.get("offset", 0)), int(query["limit"])
             page = self.case_ids[offset:offset + limit]
             return Answer(200, {"meta": {"pagination": {"offset": offset, "limit": limit, "total": len(self.case_ids)}},
                                 "resources": page, "errors": []})
@@ -298,3 +299,30 @@ def test_add_comment_sends_a_comment_activity(server):
 @pytest.mark.parametrize("value, expected", [("plain", "'plain'"), ("it's", "'it\\'s'"), ("a\\b", "'a\\\\b'")])
 def test_fql_quote(value, expected):
     assert falcon.fql_quote(value) == expected
+
+
+def test_revoke_sends_the_token_with_basic_auth(server):
+    server.script = [Answer(200, {"meta": {}, "errors": []})]
+    client = client_for(server)
+    client.revoke("tok-to-revoke")
+    sent = server.requests[0]
+    assert sent["path"] == falcon.REVOKE_PATH
+    assert sent["headers"]["Authorization"] == "Basic " + base64.b64encode(("%s:%s" % (CLIENT_ID, SECRET)).encode()).decode()
+    assert "token=tok-to-revoke" in sent["body"].decode()
+
+
+def test_revoke_without_credentials_sends_nothing(server):
+    client = client_for(server, client_id=None, client_secret=None)
+    with pytest.raises(errors.ConfigurationError):
+        client.revoke("tok")
+    assert server.requests == []
+
+
+def test_token_is_active_asks_once_and_never_renews(server):
+    fake = FakeFalcon()
+    server.script = fake
+    client = client_for(server)
+    assert client.token_is_active("never-issued") is False
+    fake.valid.add("good")
+    assert client.token_is_active("good") is True
+    assert token_requests(server) == []

@@ -30,13 +30,13 @@ def client():
 
 def test_refuses_without_no_log_and_sends_nothing(client):
     with pytest.raises(ConfigurationError) as caught:
-        falcon_auth.run(mock.Mock(no_log=False), client)
+        falcon_auth.run(mock.Mock(no_log=False, params={"state": "present"}), client)
     assert "no_log: true" in caught.value.msg
     client.authenticate.assert_not_called()
 
 
 def test_returns_exactly_what_falcon_auth_option_accepts(client):
-    result = falcon_auth.run(mock.Mock(no_log=True), client)
+    result = falcon_auth.run(mock.Mock(no_log=True, params={"state": "present"}), client)
     assert result["changed"] is False
     assert result["auth"] == dict(access_token="tok", base_url="https://api.us-2.crowdstrike.com", expires_at=1234.5)
     assert set(result["auth"]) == set(FALCON_OPTIONS["falcon_auth"]["options"])
@@ -63,3 +63,52 @@ def test_main_wrong_secret_is_a_clear_error_without_the_secret(run_main, server)
     assert "refused the client credentials" in result["msg"] and "scope" not in result["msg"]
     assert result["trace_id"] == "abc"
     assert "WrongSecretValue123" not in repr(result)
+
+
+def revoking(check_mode=False):
+    return mock.Mock(params={"state": "absent"}, check_mode=check_mode, no_log=False)
+
+
+@pytest.fixture
+def holder(client):
+    client.token = FalconToken("tok", None)
+    client.can_authenticate = True
+    client.clock = mock.Mock(return_value=1000.0)
+    return client
+
+
+def test_revoke_an_active_token(holder):
+    holder.token_is_active.return_value = True
+    assert falcon_auth.run(revoking(), holder) == dict(changed=True, revoked=True)
+    holder.revoke.assert_called_once_with("tok")
+
+
+def test_revoke_again_changes_nothing(holder):
+    holder.token_is_active.return_value = False
+    assert falcon_auth.run(revoking(), holder) == dict(changed=False, revoked=False)
+    holder.revoke.assert_not_called()
+
+
+def test_revoke_in_check_mode_predicts(holder):
+    holder.token_is_active.return_value = True
+    assert falcon_auth.run(revoking(check_mode=True), holder)["changed"] is True
+    holder.revoke.assert_not_called()
+
+
+def test_an_expired_token_needs_no_request(holder):
+    holder.token = FalconToken("tok", 999.0)
+    assert falcon_auth.run(revoking(), holder)["changed"] is False
+    holder.token_is_active.assert_not_called()
+    holder.revoke.assert_not_called()
+
+
+def test_revoke_needs_a_token_and_credentials(holder):
+    holder.can_authenticate = False
+    with pytest.raises(ConfigurationError) as caught:
+        falcon_auth.run(revoking(), holder)
+    assert "falcon_client_secret" in caught.value.msg
+    holder.token = None
+    with pytest.raises(ConfigurationError) as caught:
+        falcon_auth.run(revoking(), holder)
+    assert "revokes the token given in falcon_auth" in caught.value.msg
+    holder.token_is_active.assert_not_called()
