@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """No secret appears in ansible-playbook output at -vvvv, nor in the Ansible log file."""
 
+import base64
 import os
 import sys
 
@@ -30,7 +31,11 @@ def test_no_secret_in_vvvv_output_or_log(playbook, control):
 
     tokens = [t for t in issued_falcon_tokens(control) if t not in before]
     assert len(tokens) >= 2, "expected the play to obtain a token and a renewed one"
-    secrets = SandboxConfig().secrets() + tokens + [WRONG_SECRET]
+    config = SandboxConfig()
+    # The Basic credentials falcon_auth sends to revoke a token.
+    basic = base64.b64encode(("%s:%s" % (config["SANDBOX_FALCON_CLIENT_ID"], config["SANDBOX_FALCON_CLIENT_SECRET"]))
+                             .encode()).decode()
+    secrets = config.secrets() + tokens + [WRONG_SECRET, basic]
     for secret in secrets:
         assert secret not in output, "a secret was printed at -vvvv"
         assert secret not in log_text, "a secret was written to the Ansible log"
