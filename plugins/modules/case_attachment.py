@@ -205,10 +205,27 @@ checksum:
   type: str
   sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
 size:
-  description: The size of the downloaded content in bytes.
+  description:
+    - The size of the file at RV(dest) in bytes, which is the size of the downloaded content once it is written.
+    - In check mode, when a different file is already at RV(dest), the size of that file.
   returned: O(state=downloaded)
   type: int
   sample: 48213
+mode:
+  description: The permissions of the file at RV(dest), as Ansible reports them for every result with a C(dest).
+  returned: O(state=downloaded) and the file exists
+  type: str
+  sample: "0640"
+owner:
+  description: The owner of the file at RV(dest).
+  returned: O(state=downloaded) and the file exists
+  type: str
+  sample: root
+group:
+  description: The group of the file at RV(dest).
+  returned: O(state=downloaded) and the file exists
+  type: str
+  sample: root
 """
 
 import hashlib
