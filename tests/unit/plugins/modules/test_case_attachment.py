@@ -172,7 +172,7 @@ def test_download_writes_the_file_then_is_unchanged(downloading, client, tmp_pat
     assert result["attachment"] == {"id": "att-1", "mime_type": "text/plain"}
     client.download_attachment.assert_called_with("att-1")
     client.get_cases.assert_not_called()
-    assert [n for n in os.listdir(str(tmp_path))] == ["out.txt"]  # no temporary file left behind
+    assert os.listdir(str(tmp_path)) == ["out.txt"]  # no temporary file left behind
 
     again, failed = downloading(dest=dest)
     assert not failed and again["changed"] is False
