@@ -54,6 +54,9 @@ CREATE_CASE_PATH = "/message-center/entities/case/v2"
 QUERY_ACTIVITIES_PATH = "/message-center/queries/case-activities/v1"
 GET_ACTIVITIES_PATH = "/message-center/entities/case-activities/GET/v1"
 ADD_ACTIVITY_PATH = "/message-center/entities/case-activity/v1"
+# Attachments and aggregates (case_attachment, case_aggregate_info).
+CASE_ATTACHMENT_PATH = "/message-center/entities/case-attachment/v1"
+AGGREGATE_CASES_PATH = "/message-center/aggregates/cases/GET/v1"
 
 
 def error_hint(status, errors, path):
@@ -299,6 +302,38 @@ class FalconClient:
         present = set(entity.get("id") for entity in found)
         missing = [entity_id for entity_id in ids if entity_id not in present]
         return found, missing
+
+    # -- attachments -----------------------------------------------------
+    def add_attachment(self, case_id, user_uuid, name, data, recover=None):
+        """Upload ``data`` (bytes) as ``name`` to a case: the new attachment record.
+
+        The upload is not replay-safe (a second POST adds a second copy), so
+        after an ambiguous failure ``recover()`` is asked for the attachment
+        first; when it finds one, that record is returned instead.
+        """
+        reply = self.request("POST", CASE_ATTACHMENT_PATH, data={"case_id": case_id, "user_uuid": user_uuid},
+                             files={"file": (name, data)}, replay_safe=False, recover=recover)
+        if reply.is_recovered:
+            return reply.recovered
+        resources = reply.json().get("resources") or []
+        if resources and isinstance(resources[0], dict):
+            return resources[0]
+        # An upload answer without the record: look it up rather than guess.
+        found = recover() if recover is not None else None
+        return found if found is not None else {"name": name, "size": len(data)}
+
+    def download_attachment(self, attachment_id):
+        """The bytes of one attachment and the Content-Type they came with: (content, mime_type)."""
+        reply = self.request("GET", CASE_ATTACHMENT_PATH, params={"id": attachment_id})
+        content_type = reply.headers.get("Content-Type") or ""
+        return reply.content, content_type.split(";", 1)[0].strip() or None
+
+    # -- aggregates ------------------------------------------------------
+    def aggregate_cases(self, aggregations):
+        """AggregateCases for a list of aggregation requests (wire form): the AggregationResult list."""
+        # A POST that only reads: safe to send again.
+        body = self.request("POST", AGGREGATE_CASES_PATH, json_body=list(aggregations), replay_safe=True).json()
+        return body.get("resources") or []
 
 
 def client_from_params(params):

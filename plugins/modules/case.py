@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Opens a Falcon Message Center support case unless one with the same O(title) and O(type) already exists.
   - "Falcon cases cannot be changed through the API: once opened, CrowdStrike works on them and only comments
-    (M(caseops.desk.case_activity)) and attachments can be added. So this module
+    (M(caseops.desk.case_activity)) and attachments (M(caseops.desk.case_attachment)) can be added. So this module
     looks for an existing case first and treats it as the one you asked for: a case whose title and type are exactly
     O(title) and O(type) (and, if you say so, whose status is open, see O(match_status)) is I(present), and nothing
     is sent. When several cases match, the most recently created one is returned."
@@ -123,6 +123,7 @@ notes:
 seealso:
   - module: caseops.desk.case_info
   - module: caseops.desk.case_activity
+  - module: caseops.desk.case_attachment
 """
 
 EXAMPLES = r"""

@@ -326,3 +326,68 @@ def test_token_is_active_asks_once_and_never_renews(server):
     fake.valid.add("good")
     assert client.token_is_active("good") is True
     assert token_requests(server) == []
+
+
+    """FakeFalcon plus the attachment and aggregate operations."""
+
+    def __init__(self, drop_uploads=0):
+        super(FakeMessageCenter, self).__init__()
+        self.drop_uploads = drop_uploads
+        self.uploads = []
+
+    def __call__(self, request):
+        path = request["path"].split("?")[0]
+        if path == falcon.CASE_ATTACHMENT_PATH and request["method"] == "POST":
+            self.uploads.append(request)
+            if self.drop_uploads:
+                self.drop_uploads -= 1
+                return Answer(drop=True)
+            return Answer(200, {"meta": {}, "errors": [], "resources": [{"id": "att-1", "name": "a.txt", "size": 2}]})
+        if path == falcon.CASE_ATTACHMENT_PATH:
+            return Answer(200, raw=b"\x00\x01bytes", headers={"Content-Type": "application/pdf"})
+        if path == falcon.AGGREGATE_CASES_PATH:
+            return Answer(200, {"meta": {}, "errors": [], "resources": [{"name": "n", "buckets": []}]})
+        return super(FakeMessageCenter, self).__call__(request)
+
+
+def test_add_attachment_sends_multipart_form_and_returns_the_record(server):
+    fake = FakeMessageCenter()
+    server.script = fake
+    record = client_for(server).add_attachment("case-1", "01234567-89ab-cdef-0123-456789abcdef", "a.txt", b"hi")
+    assert record == {"id": "att-1", "name": "a.txt", "size": 2}
+    upload = fake.uploads[0]
+    assert upload["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
+    for part in (b'name="case_id"\r\n\r\ncase-1', b'name="user_uuid"\r\n\r\n01234567-89ab-cdef-0123-456789abcdef',
+                 b'name="file"; filename="a.txt"\r\n\r\nhi'):
+        assert part in upload["body"]
+
+
+def test_a_dropped_upload_is_recovered_not_resent(server):
+    fake = FakeMessageCenter(drop_uploads=1)
+    server.script = fake
+    found = {"id": "att-7", "name": "a.txt", "size": 2}
+    record = client_for(server).add_attachment("case-1", "u", "a.txt", b"hi", recover=lambda: found)
+    assert record == found
+    assert len(fake.uploads) == 1
+
+
+def test_a_dropped_upload_with_nothing_found_is_sent_again(server):
+    fake = FakeMessageCenter(drop_uploads=1)
+    server.script = fake
+    record = client_for(server).add_attachment("case-1", "u", "a.txt", b"hi", recover=lambda: None)
+    assert record["id"] == "att-1"
+    assert len(fake.uploads) == 2
+
+
+def test_download_returns_the_raw_bytes_and_type(server):
+    server.script = FakeMessageCenter()
+    content, mime_type = client_for(server).download_attachment("att-1")
+    assert (content, mime_type) == (b"\x00\x01bytes", "application/pdf")
+    assert server.requests[-1]["path"] == falcon.CASE_ATTACHMENT_PATH + "?id=att-1"
+
+
+def test_aggregate_cases_posts_a_json_array(server):
+    server.script = FakeMessageCenter()
+    results = client_for(server).aggregate_cases([{"type": "terms", "field": "case.status"}])
+    assert results == [{"name": "n", "buckets": []}]
+    assert json.loads(server.requests[-1]["body"]) == [{"type": "terms", "field": "case.status"}]
