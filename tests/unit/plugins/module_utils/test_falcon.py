@@ -328,10 +328,11 @@ def test_token_is_active_asks_once_and_never_renews(server):
     assert token_requests(server) == []
 
 
+class FakeAttachments(FakeFalcon):
     """FakeFalcon plus the attachment and aggregate operations."""
 
     def __init__(self, drop_uploads=0):
-        super(FakeMessageCenter, self).__init__()
+        super(FakeAttachments, self).__init__()
         self.drop_uploads = drop_uploads
         self.uploads = []
 
@@ -347,11 +348,11 @@ def test_token_is_active_asks_once_and_never_renews(server):
             return Answer(200, raw=b"\x00\x01bytes", headers={"Content-Type": "application/pdf"})
         if path == falcon.AGGREGATE_CASES_PATH:
             return Answer(200, {"meta": {}, "errors": [], "resources": [{"name": "n", "buckets": []}]})
-        return super(FakeMessageCenter, self).__call__(request)
+        return super(FakeAttachments, self).__call__(request)
 
 
 def test_add_attachment_sends_multipart_form_and_returns_the_record(server):
-    fake = FakeMessageCenter()
+    fake = FakeAttachments()
     server.script = fake
     record = client_for(server).add_attachment("case-1", "01234567-89ab-cdef-0123-456789abcdef", "a.txt", b"hi")
     assert record == {"id": "att-1", "name": "a.txt", "size": 2}
@@ -363,7 +364,7 @@ def test_add_attachment_sends_multipart_form_and_returns_the_record(server):
 
 
 def test_a_dropped_upload_is_recovered_not_resent(server):
-    fake = FakeMessageCenter(drop_uploads=1)
+    fake = FakeAttachments(drop_uploads=1)
     server.script = fake
     found = {"id": "att-7", "name": "a.txt", "size": 2}
     record = client_for(server).add_attachment("case-1", "u", "a.txt", b"hi", recover=lambda: found)
@@ -372,7 +373,7 @@ def test_a_dropped_upload_is_recovered_not_resent(server):
 
 
 def test_a_dropped_upload_with_nothing_found_is_sent_again(server):
-    fake = FakeMessageCenter(drop_uploads=1)
+    fake = FakeAttachments(drop_uploads=1)
     server.script = fake
     record = client_for(server).add_attachment("case-1", "u", "a.txt", b"hi", recover=lambda: None)
     assert record["id"] == "att-1"
@@ -380,14 +381,14 @@ def test_a_dropped_upload_with_nothing_found_is_sent_again(server):
 
 
 def test_download_returns_the_raw_bytes_and_type(server):
-    server.script = FakeMessageCenter()
+    server.script = FakeAttachments()
     content, mime_type = client_for(server).download_attachment("att-1")
     assert (content, mime_type) == (b"\x00\x01bytes", "application/pdf")
     assert server.requests[-1]["path"] == falcon.CASE_ATTACHMENT_PATH + "?id=att-1"
 
 
 def test_aggregate_cases_posts_a_json_array(server):
-    server.script = FakeMessageCenter()
+    server.script = FakeAttachments()
     results = client_for(server).aggregate_cases([{"type": "terms", "field": "case.status"}])
     assert results == [{"name": "n", "buckets": []}]
     assert json.loads(server.requests[-1]["body"]) == [{"type": "terms", "field": "case.status"}]
