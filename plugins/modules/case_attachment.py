@@ -246,7 +246,6 @@ FALCON_MAX_NAME = 255
 FALCON_EXTENSIONS = ("png", "bmp", "jpg", "jpeg", "gif", "pdf", "doc", "docx", "xls", "xlsx", "pptx", "txt", "csv")
 FALCON_NAME_START = re.compile(r"[a-zA-Z0-9_-]")
 FALCON_NAME_CHARS = re.compile(r"[a-zA-Z0-9_.\s-]+\Z", re.ASCII)
-UUID_PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
 
 def run(module, client):
@@ -265,9 +264,7 @@ def upload(module, client):
     user_uuid = _text(params, "user_uuid")
     if not user_uuid:
         raise InvalidInputError("user_uuid is required to upload to Falcon: the UUID of the Falcon user the upload is made for.")
-    if not UUID_PATTERN.match(user_uuid):
-        raise InvalidInputError("user_uuid must be a Falcon user UUID (8-4-4-4-12 hexadecimal digits, e.g. "
-                                "01234567-89ab-cdef-0123-456789abcdef), not %r." % user_uuid)
+    falcon.check_user_uuid(user_uuid)
 
     attachments = case_attachments(client, case_id)
     before = dict(attachments=sorted(a.get("name") or "" for a in attachments))
