@@ -21,8 +21,9 @@ author:
 options:
   gather:
     description:
-      - What to return. V(requests) fills RV(requests), V(quota) RV(quota), V(types) RV(types) and V(constants)
-        RV(constants).
+      - What to return. V(requests) returns RV(requests) (the one request named by O(request_id), or the list).
+        V(quota), V(types) and V(constants) return the account's request quota (RV(quota)), the request types it offers
+        (RV(types)) and the API's lists of priorities, statuses and TLP labels (RV(constants)).
       - Leave out V(requests) to read only the quota, types or constants, which a token with only the Cloudforce One
         Read permission may do.
     type: list
@@ -45,22 +46,23 @@ options:
     type: str
   created_after:
     description:
-      - Only requests created after this moment (excluded).
+      - Only requests created after this moment. The API does not document whether a request created at exactly this
+        moment is included.
       - An RFC 3339 date-time such as V(2026-01-31T14:00:00Z), a date-time with an offset or without a zone (taken as
         UTC), a space instead of C(T), a bare date such as V(2026-01-31) (midnight UTC), or epoch seconds.
     type: str
   created_before:
     description:
-      - Only requests created before this moment (excluded). Same formats as O(created_after).
+      - Only requests created before this moment. Same formats as O(created_after).
     type: str
   completed_after:
     description:
-      - Only requests completed after this moment (excluded); requests not completed yet never match. Same formats as
+      - Only requests completed after this moment; requests not completed yet never match. Same formats as
         O(created_after).
     type: str
   completed_before:
     description:
-      - Only requests completed before this moment (excluded). Same formats as O(created_after).
+      - Only requests completed before this moment. Same formats as O(created_after).
     type: str
   sort_by:
     description:

@@ -25,14 +25,15 @@ options:
     required: true
   after:
     description:
-      - Only messages posted after this moment (the bound itself is excluded).
+      - Only messages posted after this moment. The API does not document whether a message posted at exactly this
+        moment is included.
       - An RFC 3339 date-time such as V(2026-01-31T14:00:00Z), a date-time with an offset (V(2026-01-31T16:00:00+02:00))
         or without a zone (taken as UTC), a space instead of C(T), a bare date such as V(2026-01-31) (midnight UTC), or
         epoch seconds. It is sent to the API as an RFC 3339 UTC date-time.
     type: str
   before:
     description:
-      - Only messages posted before this moment (the bound itself is excluded). Same formats as O(after).
+      - Only messages posted before this moment. Same formats as O(after).
     type: str
   sort_by:
     description:
