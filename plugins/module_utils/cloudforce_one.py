@@ -247,8 +247,8 @@ class CloudforceOneClient:
 
     # -- messages ----------------------------------------------------------------------
     def list_messages(self, request_id, after=None, before=None, sort_by=None, sort_order=None, page_size=DEFAULT_PAGE_SIZE):
-        body = dict((k, v) for k, v in (("after", after), ("before", before), ("sort_by", sort_by),
-                                         ("sort_order", sort_order)) if v is not None)
+        given = (("after", after), ("before", before), ("sort_by", sort_by), ("sort_order", sort_order))
+        body = dict((k, v) for k, v in given if v is not None)
         items = self._list(["requests", request_id, "message"], body, page_size)
         return [normalize_message(item) for item in items]
 

@@ -41,9 +41,9 @@ options:
     type: str
   request_type:
     description:
-      - The kind of information asked for, one of the types the account offers, for example V(Victomology) or
+      - "The kind of information asked for, one of the types the account offers, for example V(Victomology) or
         V(Indicators of Compromise). M(caseops.desk.request_info) lists them with C(gather: [types]). The module checks
-        the value against that list before creating or re-typing a request.
+        the value against that list before creating or re-typing a request."
       - Without O(request_id), required; with O(summary) it identifies the request.
     type: str
   priority:
@@ -86,8 +86,8 @@ attributes:
 notes:
   - Needs the Cloudforce One Write permission. Finding a request by O(summary) and O(request_type) lists requests, which
     the API only allows with Write.
-  - Each new request uses one token of the account's quarterly quota; M(caseops.desk.request_info) shows what is left
-    with C(gather: [quota]).
+  - "Each new request uses one token of the account's quarterly quota; M(caseops.desk.request_info) shows what is left
+    with C(gather: [quota])."
   - A create whose answer is lost (a timeout, a dropped connection, a gateway error) is not sent again blindly. The
     module looks for a request with the same summary and type first, so a retry never creates a second one.
 seealso:

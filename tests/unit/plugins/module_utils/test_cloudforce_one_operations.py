@@ -189,8 +189,8 @@ def test_delete_of_a_request_that_is_not_open_explains(server):
 
 
 def test_errors_carry_codes_and_error_chain(server):
-    server.script = [Answer(400, {"success": False, "errors": [{"code": 6003, "message": "Invalid request headers",
-                                                                 "error_chain": [{"code": 6111, "message": "Invalid format"}]}]})]
+    chained = {"code": 6003, "message": "Invalid request headers", "error_chain": [{"code": 6111, "message": "Invalid format"}]}
+    server.script = [Answer(400, {"success": False, "errors": [chained]})]
     with pytest.raises(errors.ApiError) as caught:
         client(server).list_messages(RID)
     assert "[6003] Invalid request headers ([6111] Invalid format)" in caught.value.msg
