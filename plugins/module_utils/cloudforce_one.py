@@ -13,21 +13,156 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import re
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
-from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, ConfigurationError, InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (
+    ApiError,
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+)
 from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport, describe_errors
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 API_PREFIX = "/client/v4"
 ACCOUNT_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+REQUEST_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# The enums of the API's constants (notes 1.2); fixed by the spec, so checked before any request.
+PRIORITIES = ["routine", "high", "urgent"]
+TLPS = ["clear", "green", "amber", "amber-strict", "red"]
+STATUSES = ["open", "accepted", "reported", "approved", "completed", "declined"]
+SORT_FIELDS = ["created", "updated"]
+SORT_ORDERS = ["asc", "desc"]
+DEFAULT_PAGE_SIZE = 50
+# The API documents no maximum; the sandbox's assumed cap.
+MAX_PAGE_SIZE = 100
+
+REQUEST_FIELDS = ("id", "readable_id", "summary", "content", "request_type", "priority", "tlp", "status",
+                  "created", "updated", "completed", "tokens", "message_tokens")
+MESSAGE_FIELDS = ("id", "author", "content", "created", "updated", "is_follow_on_request")
+
+_DATE_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*([Zz]|UTC|[+-]\d{2}:?\d{2})?$")
 
 
 def normalize_base_url(base_url):
     """The API root ending in /client/v4, whether or not the user wrote that part."""
     url = (base_url or DEFAULT_BASE_URL).rstrip("/")
     return url if url.endswith(API_PREFIX) else url + API_PREFIX
+
+
+def parse_moment(value, name):
+    """A UTC datetime from what users naturally write, or None for an empty value.
+
+    Accepts RFC 3339 / ISO 8601 date-times (with ``Z``, an offset, or none,
+    which means UTC), a space instead of ``T``, a bare date (midnight UTC) and
+    epoch seconds.  Anything else raises InvalidInputError naming ``name``.
+    """
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    text = str(value).strip()
+    moment = None
+    if re.match(r"^\d{9,11}(\.\d+)?$", text):
+        moment = datetime.datetime.fromtimestamp(float(text), _UTC)
+    else:
+        match = _DATE_TIME.match(text)
+        if match:
+            try:
+                moment = _moment(match)
+            except ValueError:
+                moment = None
+    if moment is None:
+        raise InvalidInputError("%s must be a date or date-time such as 2026-01-31, 2026-01-31T14:00:00Z or "
+                                "2026-01-31 14:00+02:00 (no zone means UTC), got %r." % (name, text))
+    return moment.astimezone(_UTC)
+
+
+def format_moment(moment):
+    """RFC 3339 in UTC with a Z, as the API's own timestamps are written."""
+    if moment is None:
+        return None
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def to_rfc3339(value, name):
+    """An RFC 3339 UTC date-time (``2026-01-02T03:04:05Z``) from what users naturally write (see parse_moment)."""
+    return format_moment(parse_moment(value, name))
+
+
+def time_window(params, after_name, before_name):
+    """The two bounds of a time filter as RFC 3339, checked to be in order."""
+    after = parse_moment(params.get(after_name), after_name)
+    before = parse_moment(params.get(before_name), before_name)
+    if after is not None and before is not None and after >= before:
+        raise InvalidInputError("%s (%s) must be earlier than %s (%s)."
+                                % (after_name, format_moment(after), before_name, format_moment(before)))
+    return format_moment(after), format_moment(before)
+
+
+_UTC = datetime.timezone.utc
+
+
+def _moment(match):
+    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
+    micro = int(round(float(match.group(7) or 0) * 1000000))
+    zone = match.group(8)
+    offset = datetime.timedelta(0)
+    if zone and zone not in ("Z", "z", "UTC"):
+        digits = zone[1:].replace(":", "")
+        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        offset = -offset if zone[0] == "-" else offset
+    return datetime.datetime(year, month, day, hour, minute, second, min(micro, 999999), datetime.timezone(offset))
+
+
+def check_request_id(value, name="request_id"):
+    """A request id as the API spells it (a UUID), or InvalidInputError before any request."""
+    text = (value or "").strip()
+    if not REQUEST_ID.match(text):
+        raise InvalidInputError("%s must be a request UUID such as f174e90a-fafe-4643-bbbc-4a0ed4fc8415 (the id, not the "
+                                "readable RFI-... number), got %r." % (name, value))
+    return text.lower()
+
+
+def check_page_size(value):
+    if value is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise InvalidInputError("page_size must be between 1 and %d, got %d." % (MAX_PAGE_SIZE, value))
+    return value
+
+
+def normalize_priority(value):
+    """The priority enum value, or None when the API sent something else (the spec types it as a date-time)."""
+    if isinstance(value, str) and value.strip().lower() in PRIORITIES:
+        return value.strip().lower()
+    return None
+
+
+def normalize_request(item):
+    """A request (list item or full item) with the type under ``request_type`` and a readable priority."""
+    item = dict(item or {})
+    if "request_type" not in item:
+        item["request_type"] = item.get("request")
+    record = dict((name, item.get(name)) for name in REQUEST_FIELDS)
+    record["priority"] = normalize_priority(item.get("priority"))
+    return record
+
+
+def normalize_message(item):
+    item = dict(item or {})
+    record = dict((name, item.get(name)) for name in MESSAGE_FIELDS)
+    if record["id"] is not None:
+        try:
+            record["id"] = int(record["id"])
+        except (TypeError, ValueError):
+            pass
+    record["is_follow_on_request"] = bool(record["is_follow_on_request"])
+    return record
 
 
 def error_hint(status, errors, path):
@@ -49,6 +184,8 @@ class CloudforceOneClient:
     def __init__(self, transport, account_id, api_token=None, email=None, api_key=None):
         self.transport = transport
         self.account_id = account_id
+        # Known only with the Global API Key; messages we post carry it as their author.
+        self.email = None if api_token else email
         if api_token:
             self.auth_headers = {"Authorization": "Bearer %s" % api_token}
         else:
@@ -82,6 +219,147 @@ class CloudforceOneClient:
 
     def constants(self):
         return self.call("GET", ["requests", "constants"]) or {}
+
+    # -- paging ------------------------------------------------------------------------
+    def _list(self, parts, body, page_size):
+        """Every item of a POST list, page by page.
+
+        The first page index is not documented (notes 3): examples send 0,
+        Cloudflare's convention is 1.  Starting at 0 and skipping a page 1 that
+        repeats page 0 works with a 0-based API and with one that reads 0 as 1.
+        Paging stops on a short or empty page, or on a page with nothing new
+        (an API that ignores ``page`` must not loop forever).
+        """
+        items, seen = [], set()
+        page = 0
+        while True:
+            result = self.call("POST", parts, json_body=dict(body, page=page, per_page=page_size), replay_safe=True)
+            result = result if isinstance(result, list) else []
+            fresh = [item for item in result if _key(item) not in seen]
+            for item in fresh:
+                seen.add(_key(item))
+            items.extend(fresh)
+            if len(result) < page_size:
+                return items
+            if not fresh and page != 1:
+                return items
+            page += 1
+
+    # -- messages ----------------------------------------------------------------------
+    def list_messages(self, request_id, after=None, before=None, sort_by=None, sort_order=None, page_size=DEFAULT_PAGE_SIZE):
+        given = (("after", after), ("before", before), ("sort_by", sort_by), ("sort_order", sort_order))
+        body = dict((k, v) for k, v in given if v is not None)
+        items = self._list(["requests", request_id, "message"], body, page_size)
+        return [normalize_message(item) for item in items]
+
+    def create_message(self, request_id, content, known_ids=()):
+        """Post a message; after an ambiguous failure, find it rather than post it twice.
+
+        ``known_ids``: ids of messages with this content that existed before,
+        so a deliberate repeat is not mistaken for the one we just sent.
+        """
+        known = set(known_ids)
+
+        def recover():
+            found = [m for m in self.list_messages(request_id)
+                     if m["content"] == content and m["id"] not in known and (not self.email or m["author"] == self.email)]
+            return max(found, key=lambda m: m["id"]) if found else None
+
+        result = self.call("POST", ["requests", request_id, "message", "new"], json_body={"content": content},
+                           replay_safe=False, recover=recover)
+        return normalize_message(result)
+
+    def update_message(self, request_id, message_id, content):
+        result = self.call("PUT", ["requests", request_id, "message", message_id], json_body={"content": content})
+        return normalize_message(result)
+
+    def delete_message(self, request_id, message_id):
+        self._delete(["requests", request_id, "message", message_id])
+
+    # -- requests ----------------------------------------------------------------------
+    def list_requests(self, status=None, request_type=None, created_after=None, created_before=None,
+                      completed_after=None, completed_before=None, sort_by=None, sort_order=None,
+                      page_size=DEFAULT_PAGE_SIZE):
+        given = (("status", status), ("request_type", request_type), ("created_after", created_after),
+                 ("created_before", created_before), ("completed_after", completed_after),
+                 ("completed_before", completed_before), ("sort_by", sort_by), ("sort_order", sort_order))
+        body = dict((k, v) for k, v in given if v is not None)
+        return [normalize_request(item) for item in self._list(["requests"], body, page_size)]
+
+    def get_request(self, request_id):
+        """The full request, or None when it does not exist."""
+        try:
+            record = normalize_request(self.call("GET", ["requests", request_id]))
+        except NotFoundError:
+            return None
+        if record["priority"] is None:
+            record["priority"] = self._listed_priority(record)
+        return record
+
+    def _listed_priority(self, record):
+        """The priority from the list, whose item types it as the enum (the full item's type is a date-time)."""
+        if not record.get("created"):
+            return None
+        try:
+            created = parse_moment(record["created"], "created").replace(microsecond=0)
+        except InvalidInputError:
+            return None
+        around = [(created + datetime.timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ") for s in (-1, 2)]
+        for item in self.list_requests(request_type=record.get("request_type"), created_after=around[0],
+                                       created_before=around[1]):
+            if item["id"] == record["id"]:
+                return item["priority"]
+        return None
+
+    def find_requests(self, summary, request_type):
+        """Requests with exactly this summary and type (the identity of a request without its id)."""
+        return [r for r in self.list_requests(request_type=request_type)
+                if r["summary"] == summary and r["request_type"] == request_type]
+
+    def create_request(self, fields, known_ids=()):
+        """Create a request; after an ambiguous failure, find it (same summary and type) rather than create it twice."""
+        known = set(known_ids)
+
+        def recover():
+            found = [r for r in self.find_requests(fields.get("summary"), fields.get("request_type")) if r["id"] not in known]
+            if not found:
+                return None
+            newest = max(found, key=lambda r: r.get("created") or "")
+            return self.call("GET", ["requests", newest["id"]])
+
+        result = normalize_request(self.call("POST", ["requests", "new"], json_body=fields, replay_safe=False,
+                                             recover=recover))
+        if result["priority"] is None:
+            result["priority"] = fields.get("priority") or self._listed_priority(result)
+        return result
+
+    def update_request(self, request_id, fields):
+        result = normalize_request(self.call("PUT", ["requests", request_id], json_body=fields))
+        if result["priority"] is None:
+            result["priority"] = fields.get("priority") or self._listed_priority(result)
+        return result
+
+    def delete_request(self, request_id):
+        try:
+            self._delete(["requests", request_id])
+        except ApiError as err:
+            if err.status == 400 and not isinstance(err, NotFoundError):
+                err.msg = ("%s Cloudforce One deletes a request only while its status is open; once the team has "
+                           "accepted it, it can no longer be deleted." % err.msg)
+                err.args = (err.msg,)
+            raise
+
+    def _delete(self, parts):
+        try:
+            self.call("DELETE", parts)
+        except NotFoundError as err:
+            # A replayed DELETE that finds nothing means the first one went through.
+            if not err.replayed:
+                raise
+
+
+def _key(item):
+    return item.get("id") if isinstance(item, dict) and item.get("id") is not None else repr(item)
 
 
 def client_from_params(params):

@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: request_message
+short_description: Post, edit or delete a message on a Cloudflare Cloudforce One intelligence request
+version_added: 0.1.0
+description:
+  - Manages one message in the thread of a Cloudforce One request for information (RFI), the place for clarifying
+    questions and comments between you and the Cloudforce One team.
+  - Idempotent. With O(message_id), the message is edited only when its content differs from O(content).
+    Without O(message_id), a message with exactly the same O(content) already on the request counts as that message,
+    so re-running a play does not post it again. Set O(allow_duplicate=true) to post a repeat on purpose.
+  - Content is compared exactly, including whitespace and a trailing newline.
+  - Every run lists the request's messages first (the API has no call that reads one message), so a run that changes
+    nothing sends only list requests.
+author:
+  - caseops.desk maintainers (@caseops)
+options:
+  request_id:
+    description:
+      - The ID (a UUID) of the request the message belongs to, as RV(caseops.desk.request#module:request.id) returns it.
+        The readable C(RFI-...) number is not accepted.
+    type: str
+    required: true
+  content:
+    description:
+      - The text of the message. Must not be empty or only whitespace.
+      - Required with O(state=present).
+      - With O(state=absent) and no O(message_id), every message whose content is exactly this is deleted.
+    type: str
+  message_id:
+    description:
+      - The integer ID of an existing message, as RV(message.id) returns it.
+      - With O(state=present), that message's content is set to O(content); the module fails if it does not exist,
+        because the API cannot create a message with a chosen ID.
+      - With O(state=absent), that message is deleted; a message that is already gone is not an error.
+    type: int
+  allow_duplicate:
+    description:
+      - Post O(content) even when a message with the same content is already on the request.
+      - The task then reports a change on every run.
+      - Ignored with O(message_id) or O(state=absent).
+    type: bool
+    default: false
+  state:
+    description:
+      - V(present) posts or edits the message, V(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - caseops.desk.connection
+  - caseops.desk.cloudforce_one
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Lists the messages and predicts the result; nothing is posted, edited or deleted.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: The message before and after, as O(content) and the other fields.
+  action_group:
+    description: Use C(group/caseops.desk.cloudforce_one) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.cloudforce_one
+      - caseops.desk.all
+notes:
+  - Needs the Cloudforce One Write permission, also for a run that changes nothing, because the API lists messages with a
+    POST that requires Write.
+  - A post whose answer is lost (a timeout, a dropped connection, a gateway error) is not sent again blindly. The module
+    lists the messages first and only posts again when the message is not there, so a retry never leaves two copies.
+seealso:
+  - module: caseops.desk.request_message_info
+  - module: caseops.desk.request
+"""
+
+EXAMPLES = r"""
+- name: Ask the Cloudforce One team a question (posted once, however often the play runs)
+  caseops.desk.request_message:
+    request_id: "{{ rfi.request.id }}"
+    content: Can you share the indicators you found for this campaign?
+  register: question
+
+- name: Correct the question
+  caseops.desk.request_message:
+    request_id: "{{ rfi.request.id }}"
+    message_id: "{{ question.message.id }}"
+    content: Can you share the IP and domain indicators you found for this campaign?
+
+- name: Send the same reminder again on purpose
+  caseops.desk.request_message:
+    request_id: "{{ rfi.request.id }}"
+    content: Any update?
+    allow_duplicate: true
+
+- name: Take the reminder back (every message with this exact text)
+  caseops.desk.request_message:
+    request_id: "{{ rfi.request.id }}"
+    content: Any update?
+    state: absent
+
+- name: With a Global API Key instead of a token
+  caseops.desk.request_message:
+    cloudflare_email: analyst@example.com
+    cloudflare_api_key: "{{ vault_cloudflare_api_key }}"
+    cloudflare_account_id: 023e105f4ecef8ad9ca31a8372d0c353
+    request_id: "{{ rfi.request.id }}"
+    content: Thank you, that answers our question.
+"""
+
+RETURN = r"""
+message:
+  description:
+    - The message after the task. In check mode, the predicted message (its C(id), C(created) and C(updated) are
+      V(null) for a message that would be posted).
+    - With O(state=absent), the message that was deleted (the first one when several matched O(content)), or V(null)
+      when there was none.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: The message ID.
+      type: int
+      sample: 42
+    author:
+      description: Who posted it, an e-mail address.
+      type: str
+      sample: analyst@example.com
+    content:
+      description: The text.
+      type: str
+      sample: Can you share the indicators you found for this campaign?
+    created:
+      description: When it was posted (RFC 3339).
+      type: str
+      sample: "2026-11-26T09:30:00.000000Z"
+    updated:
+      description: When it was last edited (RFC 3339).
+      type: str
+      sample: "2026-11-26T09:30:00.000000Z"
+    is_follow_on_request:
+      description: Whether Cloudforce One counts the message as a follow-on request.
+      type: bool
+      sample: false
+deleted_ids:
+  description: The IDs of the messages deleted (or that would be, in check mode).
+  returned: O(state=absent)
+  type: list
+  elements: int
+  sample: [42]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
+from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
+
+
+def run(module, client):
+    params = module.params
+    request_id = cloudforce_one.check_request_id(params["request_id"])
+    content = params["content"]
+    message_id = params["message_id"]
+    present = params["state"] == "present"
+    if content is not None and content.strip() == "":
+        raise InvalidInputError("content must not be empty or only whitespace.")
+    if present and content is None:
+        raise InvalidInputError("content is required with state=present.")
+    if not present and content is None and message_id is None:
+        raise InvalidInputError("state=absent needs message_id, or content to delete the messages with exactly that text.")
+    if message_id is not None and message_id < 0:
+        raise InvalidInputError("message_id must be a non-negative integer, got %d." % message_id)
+
+    messages = client.list_messages(request_id)
+    if present:
+        return _present(module, client, request_id, content, message_id, messages)
+    return _absent(module, client, request_id, content, message_id, messages)
+
+
+def _present(module, client, request_id, content, message_id, messages):
+    if message_id is not None:
+        current = _by_id(messages, message_id)
+        if current is None:
+            raise InvalidInputError("Message %d is not on request %s, so it cannot be edited; leave out message_id to "
+                                    "post a new message." % (message_id, request_id))
+        if current["content"] == content:
+            return _result(False, current, current)
+        wanted = dict(current, content=content)
+        if not module.check_mode:
+            wanted = client.update_message(request_id, message_id, content)
+        return _result(True, current, wanted)
+
+    same = [m for m in messages if m["content"] == content]
+    if same and not module.params["allow_duplicate"]:
+        newest = max(same, key=lambda m: m["id"])
+        return _result(False, newest, newest)
+    if module.check_mode:
+        posted = dict(id=None, author=getattr(client, "email", None), content=content, created=None, updated=None,
+                      is_follow_on_request=False)
+    else:
+        posted = client.create_message(request_id, content, known_ids=[m["id"] for m in same])
+    return _result(True, None, posted)
+
+
+def _absent(module, client, request_id, content, message_id, messages):
+    if message_id is not None:
+        doomed = [m for m in messages if m["id"] == message_id]
+    else:
+        doomed = [m for m in messages if m["content"] == content]
+    if not module.check_mode:
+        for message in doomed:
+            client.delete_message(request_id, message["id"])
+    first = doomed[0] if doomed else None
+    result = _result(bool(doomed), first, None)
+    result["message"] = first
+    result["deleted_ids"] = [m["id"] for m in doomed]
+    return result
+
+
+def _by_id(messages, message_id):
+    for message in messages:
+        if message["id"] == message_id:
+            return message
+    return None
+
+
+def _result(changed, before, after):
+    return dict(changed=changed, message=after, diff=dict(before=before or {}, after=after or {}))
+
+
+def main():
+    argument_spec = connection_argument_spec("cloudforce_one")
+    argument_spec.update(
+        request_id=dict(type="str", required=True),
+        content=dict(type="str"),
+        message_id=dict(type="int"),
+        allow_duplicate=dict(type="bool", default=False),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, cloudforce_one.client_from_params, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: request_message_info
+short_description: List the messages of a Cloudflare Cloudforce One intelligence request
+version_added: 0.1.0
+description:
+  - Returns every message in the thread of a Cloudforce One request for information (RFI), optionally only those
+    posted in a time window, sorted as asked.
+  - Reads every page, O(page_size) messages at a time, until a page comes back short or empty.
+author:
+  - caseops.desk maintainers (@caseops)
+options:
+  request_id:
+    description:
+      - The ID (a UUID) of the request, as RV(caseops.desk.request#module:request.id) returns it.
+    type: str
+    required: true
+  after:
+    description:
+      - Only messages posted after this moment. The API does not document whether a message posted at exactly this
+        moment is included.
+      - An RFC 3339 date-time such as V(2026-01-31T14:00:00Z), a date-time with an offset (V(2026-01-31T16:00:00+02:00))
+        or without a zone (taken as UTC), a space instead of C(T), a bare date such as V(2026-01-31) (midnight UTC), or
+        epoch seconds. It is sent to the API as an RFC 3339 UTC date-time.
+    type: str
+  before:
+    description:
+      - Only messages posted before this moment. Same formats as O(after).
+    type: str
+  sort_by:
+    description:
+      - Sort by the time a message was posted or last edited.
+    type: str
+    choices: [created, updated]
+    default: created
+  sort_order:
+    description:
+      - Oldest first (V(asc)) or newest first (V(desc)).
+    type: str
+    choices: [asc, desc]
+    default: asc
+  page_size:
+    description:
+      - Messages per list request, 1 to 100. Larger pages mean fewer requests.
+    type: int
+    default: 50
+extends_documentation_fragment:
+  - caseops.desk.connection
+  - caseops.desk.cloudforce_one
+attributes:
+  check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
+    support: full
+    details: Read-only; runs the same in check mode.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: N/A
+    details: Read-only; there is nothing to diff.
+  action_group:
+    description: Use C(group/caseops.desk.cloudforce_one) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.cloudforce_one
+      - caseops.desk.all
+notes:
+  - Needs the Cloudforce One Write permission even though it only reads, because the API lists messages with a POST
+    that requires Write. A token with only Cloudforce One Read gets HTTP 403.
+  - The API does not document whether its first page is numbered 0 or 1. The module asks for page 0 first and skips a
+    page 1 that repeats it, so it works either way and never returns a message twice.
+seealso:
+  - module: caseops.desk.request_message
+  - module: caseops.desk.request_info
+"""
+
+EXAMPLES = r"""
+- name: The whole thread, oldest first
+  caseops.desk.request_message_info:
+    request_id: "{{ rfi.request.id }}"
+  register: thread
+
+- name: What was said this year, last edited first
+  caseops.desk.request_message_info:
+    request_id: "{{ rfi.request.id }}"
+    after: "2026-01-01"
+    sort_by: updated
+    sort_order: desc
+
+- name: Replies from the Cloudforce One team only
+  ansible.builtin.debug:
+    msg: "{{ thread.messages | rejectattr('author', 'equalto', 'analyst@example.com') | map(attribute='content') }}"
+"""
+
+RETURN = r"""
+messages:
+  description: The messages, in the order asked for.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The message ID.
+      type: int
+      sample: 42
+    author:
+      description: Who posted it, an e-mail address.
+      type: str
+      sample: analyst@example.com
+    content:
+      description: The text.
+      type: str
+      sample: Can you share the indicators you found for this campaign?
+    created:
+      description: When it was posted (RFC 3339).
+      type: str
+      sample: "2026-11-26T09:30:00.000000Z"
+    updated:
+      description: When it was last edited (RFC 3339).
+      type: str
+      sample: "2026-11-26T09:30:00.000000Z"
+    is_follow_on_request:
+      description: Whether Cloudforce One counts the message as a follow-on request.
+      type: bool
+      sample: false
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
+from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
+
+
+def run(module, client):
+    params = module.params
+    request_id = cloudforce_one.check_request_id(params["request_id"])
+    after, before = cloudforce_one.time_window(params, "after", "before")
+    page_size = cloudforce_one.check_page_size(params["page_size"])
+    messages = client.list_messages(request_id, after=after, before=before, sort_by=params["sort_by"],
+                                    sort_order=params["sort_order"], page_size=page_size)
+    return dict(changed=False, messages=messages)
+
+
+def main():
+    argument_spec = connection_argument_spec("cloudforce_one")
+    argument_spec.update(
+        request_id=dict(type="str", required=True),
+        after=dict(type="str"),
+        before=dict(type="str"),
+        sort_by=dict(type="str", choices=cloudforce_one.SORT_FIELDS, default="created"),
+        sort_order=dict(type="str", choices=cloudforce_one.SORT_ORDERS, default="asc"),
+        page_size=dict(type="int", default=cloudforce_one.DEFAULT_PAGE_SIZE),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    run_module(module, cloudforce_one.client_from_params, run)
+
+
+if __name__ == "__main__":
+    main()
