@@ -16,7 +16,7 @@ description:
     questions and comments between you and the Cloudforce One team.
   - Idempotent. With O(message_id), the message is edited only when its content differs from O(content).
     Without O(message_id), a message with exactly the same O(content) already on the request counts as that message,
-    so re-running a play does not post it again. Set O(allow_duplicate=true) to post a repeat on purpose.
+    so re-running a play does not post it again. Set O(allow_duplicates=true) to post a repeat on purpose.
   - Content is compared exactly, including whitespace and a trailing newline.
   - Every run lists the request's messages first (the API has no call that reads one message), so a run that changes
     nothing sends only list requests.
@@ -42,7 +42,7 @@ options:
         because the API cannot create a message with a chosen ID.
       - With O(state=absent), that message is deleted; a message that is already gone is not an error.
     type: int
-  allow_duplicate:
+  allow_duplicates:
     description:
       - Post O(content) even when a message with the same content is already on the request.
       - The task then reports a change on every run.
@@ -100,7 +100,7 @@ EXAMPLES = r"""
   caseops.desk.request_message:
     request_id: "{{ rfi.request.id }}"
     content: Any update?
-    allow_duplicate: true
+    allow_duplicates: true
 
 - name: Take the reminder back (every message with this exact text)
   caseops.desk.request_message:
@@ -201,7 +201,7 @@ def _present(module, client, request_id, content, message_id, messages):
         return _result(True, current, wanted)
 
     same = [m for m in messages if m["content"] == content]
-    if same and not module.params["allow_duplicate"]:
+    if same and not module.params["allow_duplicates"]:
         newest = max(same, key=lambda m: m["id"])
         return _result(False, newest, newest)
     if module.check_mode:
@@ -244,7 +244,7 @@ def main():
         request_id=dict(type="str", required=True),
         content=dict(type="str"),
         message_id=dict(type="int"),
-        allow_duplicate=dict(type="bool", default=False),
+        allow_duplicates=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

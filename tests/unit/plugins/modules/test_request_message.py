@@ -19,7 +19,7 @@ RID = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
 
 
 def module_with(check_mode=False, **params):
-    defaults = dict(request_id=RID, content=None, message_id=None, allow_duplicate=False, state="present")
+    defaults = dict(request_id=RID, content=None, message_id=None, allow_duplicates=False, state="present")
     defaults.update(params)
     return mock.Mock(params=defaults, check_mode=check_mode)
 
@@ -52,7 +52,7 @@ def test_new_content_is_posted(client):
 
 def test_a_deliberate_repeat_tells_recovery_which_copies_are_old(client):
     client.create_message.return_value = msg(4, "hello")
-    result = request_message.run(module_with(content="hello", allow_duplicate=True), client)
+    result = request_message.run(module_with(content="hello", allow_duplicates=True), client)
     client.create_message.assert_called_once_with(RID, "hello", known_ids=[2, 3])
     assert result["changed"]
 
