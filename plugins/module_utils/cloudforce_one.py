@@ -17,6 +17,7 @@ import datetime
 import re
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
+from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
 from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     ApiError,
     ConfigurationError,
@@ -262,7 +263,7 @@ class CloudforceOneClient:
 
         def recover():
             found = [m for m in self.list_messages(request_id)
-                     if m["content"] == content and m["id"] not in known and (not self.email or m["author"] == self.email)]
+                     if same_text(m["content"], content) and m["id"] not in known and (not self.email or m["author"] == self.email)]
             return max(found, key=lambda m: m["id"]) if found else None
 
         result = self.call("POST", ["requests", request_id, "message", "new"], json_body={"content": content},

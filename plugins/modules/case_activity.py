@@ -135,6 +135,7 @@ activity:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -193,10 +194,6 @@ def list_comments(client, case_id):
         return []
     activities, _missing = client.get_activities(ids)
     return [a for a in activities if a.get("type") == "comment"]
-
-
-def same_text(left, right):
-    return (left or "").replace("\r\n", "\n").strip() == (right or "").replace("\r\n", "\n").strip()
 
 
 def main():

@@ -15,9 +15,10 @@ description:
   - Manages one message in the thread of a Cloudforce One request for information (RFI), the place for clarifying
     questions and comments between you and the Cloudforce One team.
   - Idempotent. With O(message_id), the message is edited only when its content differs from O(content).
-    Without O(message_id), a message with exactly the same O(content) already on the request counts as that message,
+    Without O(message_id), a message with the same O(content) already on the request counts as that message,
     so re-running a play does not post it again. Set O(allow_duplicates=true) to post a repeat on purpose.
-  - Content is compared exactly, including whitespace and a trailing newline.
+  - Content is compared without leading and trailing whitespace and with line endings unified, so the trailing newline
+    of a YAML block scalar, or a service that trims what it stores, does not make it another message.
   - Every run lists the request's messages first (the API has no call that reads one message), so a run that changes
     nothing sends only list requests.
 author:
@@ -33,7 +34,7 @@ options:
     description:
       - The text of the message. Must not be empty or only whitespace.
       - Required with O(state=present).
-      - With O(state=absent) and no O(message_id), every message whose content is exactly this is deleted.
+      - With O(state=absent) and no O(message_id), every message with this content is deleted.
     type: str
   message_id:
     description:
@@ -162,6 +163,7 @@ deleted_ids:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -193,14 +195,14 @@ def _present(module, client, request_id, content, message_id, messages):
         if current is None:
             raise InvalidInputError("Message %d is not on request %s, so it cannot be edited; leave out message_id to "
                                     "post a new message." % (message_id, request_id))
-        if current["content"] == content:
+        if same_text(current["content"], content):
             return _result(False, current, current)
         wanted = dict(current, content=content)
         if not module.check_mode:
             wanted = client.update_message(request_id, message_id, content)
         return _result(True, current, wanted)
 
-    same = [m for m in messages if m["content"] == content]
+    same = [m for m in messages if same_text(m["content"], content)]
     if same and not module.params["allow_duplicates"]:
         newest = max(same, key=lambda m: m["id"])
         return _result(False, newest, newest)
@@ -216,7 +218,7 @@ def _absent(module, client, request_id, content, message_id, messages):
     if message_id is not None:
         doomed = [m for m in messages if m["id"] == message_id]
     else:
-        doomed = [m for m in messages if m["content"] == content]
+        doomed = [m for m in messages if same_text(m["content"], content)]
     if not module.check_mode:
         for message in doomed:
             client.delete_message(request_id, message["id"])

@@ -120,3 +120,10 @@ def test_main_rejects_a_non_integer_message_id(run_main):
                                                 "cloudflare_api_token": "t" * 40,
                                                 "cloudflare_account_id": "023e105f4ecef8ad9ca31a8372d0c353"})
     assert failed and "message_id" in result["msg"] and "int" in result["msg"]
+
+
+def test_whitespace_and_line_endings_do_not_make_another_message(client):
+    client.list_messages.return_value = [msg(5, "line one\r\nline two")]
+    result = request_message.run(module_with(content="line one\nline two\n"), client)
+    assert result["changed"] is False and result["message"]["id"] == 5
+    client.create_message.assert_not_called()
