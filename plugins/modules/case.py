@@ -99,6 +99,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
+  - caseops.desk.attributes.falcon_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -108,12 +109,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff shows the case that would be opened; an existing case shows no difference.
-  action_group:
-    description: Use C(group/caseops.desk.falcon) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.all
 notes:
   - Needs the Message Center Read and Write scopes on the Falcon API client.
   - Identity is the exact title and type, so a title that carries something unique (a detection ID, a ticket number)

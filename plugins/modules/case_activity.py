@@ -59,6 +59,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
+  - caseops.desk.attributes.falcon_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -68,12 +69,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The diff shows the comment that would be added.
-  action_group:
-    description: Use C(group/caseops.desk.falcon) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.all
 notes:
   - Needs the Message Center Read and Write scopes on the Falcon API client.
   - Any comment on the case counts, whoever posted it.

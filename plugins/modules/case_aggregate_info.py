@@ -138,21 +138,8 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: N/A
-    details: Read-only; there is nothing to diff.
-  action_group:
-    description: Use C(group/caseops.desk.falcon) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.all
+  - caseops.desk.attributes.info_module
+  - caseops.desk.attributes.falcon_group
 notes:
   - Needs the Message Center Read scope on the Falcon API client.
   - The API does not document which aggregation types and fields it supports for cases; the types above are the ones

@@ -87,6 +87,7 @@ extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
   - ansible.builtin.files
+  - caseops.desk.attributes.falcon_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -101,12 +102,6 @@ attributes:
     details:
       - An upload shows the names of the case's attachments before and after.
       - A download shows the checksum of O(dest) before and after, and any change of mode or owner.
-  action_group:
-    description: Use C(group/caseops.desk.falcon) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.all
 notes:
   - Uploading needs the Message Center Write scope on the Falcon API client; downloading needs Message Center Read.
   - The upload request is never sent twice blindly. If the connection fails after the file was sent, the module reads

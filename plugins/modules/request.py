@@ -68,6 +68,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
+  - caseops.desk.attributes.cloudforce_one_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -77,12 +78,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The request before and after.
-  action_group:
-    description: Use C(group/caseops.desk.cloudforce_one) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.cloudforce_one
-      - caseops.desk.all
 notes:
   - Needs the Cloudforce One Write permission. Finding a request by O(summary) and O(request_type) lists requests, which
     the API only allows with Write.

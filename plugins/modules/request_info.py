@@ -84,21 +84,8 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; runs the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: N/A
-    details: Read-only; there is nothing to diff.
-  action_group:
-    description: Use C(group/caseops.desk.cloudforce_one) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.cloudforce_one
-      - caseops.desk.all
+  - caseops.desk.attributes.info_module
+  - caseops.desk.attributes.cloudforce_one_group
 notes:
   - Listing requests needs the Cloudforce One Write permission even though it only reads, because the API lists with a
     POST that requires Write. Getting one request by O(request_id), the quota, the types and the constants also work

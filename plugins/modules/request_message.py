@@ -59,6 +59,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
+  - caseops.desk.attributes.cloudforce_one_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -68,12 +69,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: The message before and after, as O(content) and the other fields.
-  action_group:
-    description: Use C(group/caseops.desk.cloudforce_one) or C(group/caseops.desk.all) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.cloudforce_one
-      - caseops.desk.all
 notes:
   - Needs the Cloudforce One Write permission, also for a run that changes nothing, because the API lists messages with a
     POST that requires Write.

@@ -75,3 +75,16 @@ def test_every_module_is_in_a_vendor_group():
     action_groups = groups()
     for name in MODULES:
         assert any(name in action_groups[vendor] for vendor in args.VENDOR_OPTIONS), name
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_documented_membership_matches_runtime(name):
+    """ansible-doc shows the groups a module is in: they must be the ones meta/runtime.yml gives it."""
+    module = importlib.import_module("ansible_collections.caseops.desk.plugins.modules.%s" % name)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    fragments = doc.get("extends_documentation_fragment") or []
+    documented = set(g for g in args.VENDOR_OPTIONS if "caseops.desk.attributes.%s_group" % g in fragments)
+    membership = ((doc.get("attributes") or {}).get("action_group") or {}).get("membership") or []
+    documented.update(g.split(".")[-1] for g in membership if g != "caseops.desk.all")
+    action_groups = groups()
+    assert documented == set(g for g in args.VENDOR_OPTIONS if name in action_groups[g])
