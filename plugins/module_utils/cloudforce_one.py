@@ -24,6 +24,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from ansible_collections.caseops.desk.plugins.module_utils.moments import format_moment, parse_moment
 from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport, describe_errors
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
@@ -45,49 +46,10 @@ REQUEST_FIELDS = ("id", "readable_id", "summary", "content", "request_type", "pr
                   "created", "updated", "completed", "tokens", "message_tokens")
 MESSAGE_FIELDS = ("id", "author", "content", "created", "updated", "is_follow_on_request")
 
-_DATE_TIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*([Zz]|UTC|[+-]\d{2}:?\d{2})?$")
-
-
 def normalize_base_url(base_url):
     """The API root ending in /client/v4, whether or not the user wrote that part."""
     url = (base_url or DEFAULT_BASE_URL).rstrip("/")
     return url if url.endswith(API_PREFIX) else url + API_PREFIX
-
-
-def parse_moment(value, name):
-    """A UTC datetime from what users naturally write, or None for an empty value.
-
-    Accepts RFC 3339 / ISO 8601 date-times (with ``Z``, an offset, or none,
-    which means UTC), a space instead of ``T``, a bare date (midnight UTC) and
-    epoch seconds.  Anything else raises InvalidInputError naming ``name``.
-    """
-    if value is None or (isinstance(value, str) and value.strip() == ""):
-        return None
-    text = str(value).strip()
-    moment = None
-    if re.match(r"^\d{9,11}(\.\d+)?$", text):
-        moment = datetime.datetime.fromtimestamp(float(text), _UTC)
-    else:
-        match = _DATE_TIME.match(text)
-        if match:
-            try:
-                moment = _moment(match)
-            except ValueError:
-                moment = None
-    if moment is None:
-        raise InvalidInputError("%s must be a date or date-time such as 2026-01-31, 2026-01-31T14:00:00Z or "
-                                "2026-01-31 14:00+02:00 (no zone means UTC), got %r." % (name, text))
-    return moment.astimezone(_UTC)
-
-
-def format_moment(moment):
-    """RFC 3339 in UTC with a Z, as the API's own timestamps are written."""
-    if moment is None:
-        return None
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_rfc3339(value, name):
@@ -103,21 +65,6 @@ def time_window(params, after_name, before_name):
         raise InvalidInputError("%s (%s) must be earlier than %s (%s)."
                                 % (after_name, format_moment(after), before_name, format_moment(before)))
     return format_moment(after), format_moment(before)
-
-
-_UTC = datetime.timezone.utc
-
-
-def _moment(match):
-    year, month, day, hour, minute, second = (int(g or 0) for g in match.groups()[:6])
-    micro = int(round(float(match.group(7) or 0) * 1000000))
-    zone = match.group(8)
-    offset = datetime.timedelta(0)
-    if zone and zone not in ("Z", "z", "UTC"):
-        digits = zone[1:].replace(":", "")
-        offset = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-        offset = -offset if zone[0] == "-" else offset
-    return datetime.datetime(year, month, day, hour, minute, second, min(micro, 999999), datetime.timezone(offset))
 
 
 def check_request_id(value, name="request_id"):
