@@ -20,7 +20,7 @@ __metaclass__ = type
 import os
 
 from ansible.module_utils.errors import AnsibleFallbackNotFound
-from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
 
 FALCON_CLOUDS = ["us-1", "us-2", "eu-1", "us-gov-1", "us-gov-2", "us-3"]
 
@@ -141,3 +141,20 @@ def transport_options(params):
         ca_path=param(params, "ca_path"),
         retry=RetryPolicy(max_attempts=1 + max_retries, max_total_seconds=retry_max_time),
     )
+
+
+def check_provider_options(params, provider, owners, defaults=None):
+    """Refuse options that belong to another provider, before any request.
+
+    ``owners`` maps an option name to the providers it applies to; an option
+    counts as given when it is neither None nor its default (``defaults``).
+    A module serving two case systems takes both sets of options, and a
+    silently ignored option would make a task do something else than it says.
+    """
+    defaults = defaults or {}
+    foreign = sorted(name for name, providers in owners.items()
+                     if provider not in providers and params.get(name) not in (None, defaults.get(name)))
+    if foreign:
+        raise InvalidInputError("%s %s not apply to provider %s: %s." % (
+            ", ".join(foreign), "does" if len(foreign) == 1 else "do", provider,
+            "; ".join("%s is for %s" % (name, " and ".join(owners[name])) for name in foreign)))

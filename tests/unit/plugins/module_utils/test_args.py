@@ -15,7 +15,7 @@ import yaml
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible_collections.caseops.desk.plugins.doc_fragments import cloudforce_one, connection, falcon as falcon_doc, unit21
 from ansible_collections.caseops.desk.plugins.module_utils import args
-from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
 
 FRAGMENTS = {
     "common": (connection, args.COMMON_OPTIONS),
@@ -93,3 +93,18 @@ def test_transport_options_map_retries_to_attempts():
     assert options["retry"].max_total_seconds == 9.5
     assert options["validate_certs"] is False
     assert options["ca_path"] is None
+
+
+def test_options_of_another_provider_are_refused_by_name():
+    owners = {"type": ["falcon"], "status": ["unit21"], "title": ["falcon", "unit21"]}
+    args.check_provider_options({"type": None, "status": "OPEN", "title": "x"}, "unit21", owners)
+    with pytest.raises(InvalidInputError) as err:
+        args.check_provider_options({"type": "fc:contact", "status": "OPEN", "title": "x"}, "unit21", owners)
+    assert str(err.value) == "type does not apply to provider unit21: type is for falcon."
+
+
+def test_an_option_left_at_its_default_counts_as_not_given():
+    owners = {"match_status": ["falcon"]}
+    args.check_provider_options({"match_status": "any"}, "unit21", owners, defaults={"match_status": "any"})
+    with pytest.raises(InvalidInputError, match="match_status does not apply"):
+        args.check_provider_options({"match_status": "open"}, "unit21", owners, defaults={"match_status": "any"})
