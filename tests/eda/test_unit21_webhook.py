@@ -225,7 +225,7 @@ async def test_bad_deliveries_are_refused_and_the_server_keeps_serving():
 @asynctest
 async def test_an_oversize_chunked_body_is_cut_off_at_the_limit():
     async def chunks():
-        for _ in range(8):
+        for dummy in range(8):
             yield b"x" * 500
 
     async with Source({"max_body_size": 1000}) as source:
@@ -241,7 +241,7 @@ async def test_other_methods_and_paths():
     async with Source({"path": "/hooks/u21"}) as source:
         async with source.session.get(source.url) as response:
             assert response.status == 405
-        status, _ = await source.post(*signed(case_payload()), url=source.base + "/unit21/webhook")
+        status, dummy = await source.post(*signed(case_payload()), url=source.base + "/unit21/webhook")
         assert status == 404
         async with source.session.get(source.base + "/health") as response:
             assert response.status == 200 and await response.json() == {"status": "ok"}
