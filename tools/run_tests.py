@@ -242,11 +242,14 @@ def stage_docs(cores):
             raise StageFailed("ansible-doc caseops.desk.%s printed a warning or error" % module)
     run([tools_bin("antsibull-docs"), "lint-collection-docs", "--plugin-docs", "."], env=env)
     run([tools_bin("antsibull-changelog"), "lint"])
+    # ansible-doc does not read EDA plugins: check the event source's DOCUMENTATION/EXAMPLES against its code.
+    run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         os.path.join(REPO, "tests", "eda", "test_plugin_docs.py")], cwd=REPO)
 
 
 def stage_lint(cores):
     build_and_install()
-    targets = [p for p in ("playbooks", "roles") if os.path.isdir(os.path.join(STAGED, p))]
+    targets = [p for p in ("playbooks", "roles", "extensions/eda/rulebooks") if os.path.isdir(os.path.join(STAGED, p))]
     run([tools_bin("ansible-lint"), "--profile", "production"] + targets, env=installed_env())
 
 
