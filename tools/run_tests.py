@@ -5,7 +5,7 @@
 
     python tools/run_tests.py [STAGE ...] [--core 2.16 --core 2.21]
 
-Stages: sanity units selftests integration conformance e2e docs lint.
+Stages: sanity units selftests integration conformance e2e eda docs lint demo.
 Every stage runs even when an earlier one failed; the summary at the end lists
 each stage with its time and result, and the exit status is 1 if any failed.
 
@@ -46,7 +46,9 @@ CORES = {
     "2.21": (os.path.join(REPO, ".venv"), "3.12"),
 }
 TOOLS_VENV = CORES["2.21"][0]
-STAGES = ("sanity", "units", "selftests", "integration", "conformance", "e2e", "docs", "lint", "demo")
+STAGES = ("sanity", "units", "selftests", "integration", "conformance", "e2e", "eda", "docs", "lint", "demo")
+# The venv with ansible-rulebook for the eda stage: the tools venv (dev.txt pins it); overridable for a trial venv.
+EDA_VENV = os.environ.get("CASEOPS_EDA_VENV") or TOOLS_VENV
 MODULES = sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(REPO, "plugins", "modules", "*.py")))
 
 
@@ -200,6 +202,37 @@ def stage_e2e(cores):
         run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(REPO, "tests", "e2e")], cwd=REPO, env=env)
 
 
+def java_home():
+    """JAVA_HOME for ansible-rulebook's rule engine (a JVM): the environment's, else the java on PATH."""
+    if os.environ.get("JAVA_HOME"):
+        return os.environ["JAVA_HOME"]
+    java = shutil.which("java")
+    return os.path.dirname(os.path.dirname(os.path.realpath(java))) if java else None
+
+
+def stage_eda(cores):
+    """The EDA event source: its pytest suite, then the example rulebooks under the real ansible-rulebook."""
+    rulebook = os.path.join(EDA_VENV, "bin", "ansible-rulebook")
+    if not os.path.exists(rulebook):
+        raise StageFailed("%s is missing: install requirements/dev.txt into %s" % (rulebook, EDA_VENV))
+    if not java_home():
+        raise StageFailed("ansible-rulebook needs Java 17 or newer (java on PATH or JAVA_HOME)")
+    python = os.path.join(EDA_VENV, "bin", "python")
+    tests = os.path.join(REPO, "tests", "eda")
+    run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_unit21_webhook.py"),
+         os.path.join(tests, "test_plugin_docs.py")], cwd=REPO)
+    build_and_install()
+    with start_sandbox(tools_bin("python")) as sandbox:
+        env = installed_env()
+        env.update(connection_env(sandbox.url))
+        env["PATH"] = os.pathsep.join([os.path.join(EDA_VENV, "bin"), env["PATH"]])
+        env.update(CASEOPS_SANDBOX_URL=sandbox.url, CASEOPS_ANSIBLE_RULEBOOK=rulebook, JAVA_HOME=java_home())
+        began = time.monotonic()
+        run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_rulebook_e2e.py")],
+            cwd=REPO, env=env)
+        return "passed (rulebook end-to-end %.1f s)" % (time.monotonic() - began)
+
+
 def stage_docs(cores):
     build_and_install()
     env = installed_env()
@@ -209,11 +242,14 @@ def stage_docs(cores):
             raise StageFailed("ansible-doc caseops.desk.%s printed a warning or error" % module)
     run([tools_bin("antsibull-docs"), "lint-collection-docs", "--plugin-docs", "."], env=env)
     run([tools_bin("antsibull-changelog"), "lint"])
+    # ansible-doc does not read EDA plugins: check the event source's DOCUMENTATION/EXAMPLES against its code.
+    run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         os.path.join(REPO, "tests", "eda", "test_plugin_docs.py")], cwd=REPO)
 
 
 def stage_lint(cores):
     build_and_install()
-    targets = [p for p in ("playbooks", "roles") if os.path.isdir(os.path.join(STAGED, p))]
+    targets = [p for p in ("playbooks", "roles", "extensions/eda/rulebooks") if os.path.isdir(os.path.join(STAGED, p))]
     run([tools_bin("ansible-lint"), "--profile", "production"] + targets, env=installed_env())
 
 
