@@ -46,6 +46,7 @@ REQUEST_FIELDS = ("id", "readable_id", "summary", "content", "request_type", "pr
                   "created", "updated", "completed", "tokens", "message_tokens")
 MESSAGE_FIELDS = ("id", "author", "content", "created", "updated", "is_follow_on_request")
 
+
 def normalize_base_url(base_url):
     """The API root ending in /client/v4, whether or not the user wrote that part."""
     url = (base_url or DEFAULT_BASE_URL).rstrip("/")
