@@ -305,6 +305,13 @@ attachment:
       description: O(media_custom_data), or V(null). Unit21 only.
       type: dict
       sample: {"source": "kyc_portal"}
+  sample:
+    id: 9b2d6c1e4f8a4b0c9d3e2f1a0b9c8d7e
+    name: host-triage.pdf
+    mime_type: application/pdf
+    size: 48213
+    created_by: 01234567-89ab-cdef-0123-456789abcdef
+    created_time: "2026-11-26T07:15:00.000000Z"
 media_record:
   description:
     - "The case's record of the files linked by this collection, C(custom_data.caseops_desk_media) after the task
@@ -313,13 +320,6 @@ media_record:
   returned: O(provider=unit21)
   type: dict
   sample: {"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae": ["id-front.jpg"]}
-  sample:
-    id: 9b2d6c1e4f8a4b0c9d3e2f1a0b9c8d7e
-    name: host-triage.pdf
-    mime_type: application/pdf
-    size: 48213
-    created_by: 01234567-89ab-cdef-0123-456789abcdef
-    created_time: "2026-11-26T07:15:00.000000Z"
 dest:
   description: The file written (or that would be written in check mode). When O(dest) is a directory, the file inside it.
   returned: O(state=downloaded)
