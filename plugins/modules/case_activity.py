@@ -12,6 +12,8 @@ module: case_activity
 short_description: Comment on a CrowdStrike Falcon Message Center case
 version_added: 0.1.0
 description:
+  - Only Falcon has a comment API. O(provider=unit21) is refused with an explanation, before any request and without
+    credentials (see O(provider)).
   - Adds a comment to a Falcon Message Center case, unless the case already has a comment with the same text.
   - "The API returns no ID for a new comment, so the module lists the case's comments before posting: a comment whose
     text equals O(comment) (ignoring leading and trailing whitespace) means the comment is I(present) and nothing is
@@ -25,8 +27,11 @@ options:
   provider:
     description:
       - The case system. Only Falcon has a comment API.
+      - "V(unit21) is refused: Unit21's API has no comments or notes. To write a note on a Unit21 case, set
+        C(disposition_notes) with M(caseops.desk.case) (C(provider=unit21)), or attach a text file with
+        M(caseops.desk.case_attachment) (C(provider=unit21), C(name) and C(content))."
     type: str
-    choices: [falcon]
+    choices: [falcon, unit21]
     default: falcon
   state:
     description:
@@ -37,20 +42,18 @@ options:
     default: present
   case_id:
     description:
-      - The ID of the case to comment on.
+      - The ID of the case to comment on. Required with O(provider=falcon).
     type: str
-    required: true
   comment:
     description:
-      - The text of the comment. Only comments can be added through the API.
+      - The text of the comment. Only comments can be added through the API. Required with O(provider=falcon).
     type: str
-    required: true
     aliases: [body, content]
   user_uuid:
     description:
       - The UUID of the Falcon user the comment is posted as (not an e-mail address). The API requires it.
+      - Required with O(provider=falcon).
     type: str
-    required: true
   allow_duplicates:
     description:
       - Post the comment even when the case already has one with the same text. The task then always reports a change.
@@ -75,6 +78,7 @@ notes:
 seealso:
   - module: caseops.desk.case_activity_info
   - module: caseops.desk.case
+  - module: caseops.desk.case_attachment
 """
 
 EXAMPLES = r"""
@@ -139,8 +143,23 @@ COMMENT_FILTER = "activity.type:'comment'"
 COMMENT_SCAN_LIMIT = 10000
 
 
+UNIT21_REFUSAL = (
+    "provider=unit21 is not possible: Unit21's API has no comments or notes on cases. To write a note on a Unit21 case, "
+    "set disposition_notes with caseops.desk.case (provider: unit21, unit21_id, disposition_notes), or attach a text "
+    "file with caseops.desk.case_attachment (provider: unit21, unit21_id, name: note.txt, content: ...).")
+
+
+def build_client(params):
+    # provider=unit21 is refused in run(); it needs neither a client nor credentials to say so.
+    if params["provider"] == "unit21":
+        return None
+    return falcon.client_from_params(params)
+
+
 def run(module, client):
     params = module.params
+    if params["provider"] == "unit21":
+        raise InvalidInputError(UNIT21_REFUSAL)
     if params["state"] == "absent":
         raise InvalidInputError("state=absent is not possible: Falcon Message Center comments cannot be removed through the API.")
     text = params["comment"]
@@ -194,15 +213,17 @@ def list_comments(client, case_id):
 def main():
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(
-        provider=dict(type="str", choices=["falcon"], default="falcon"),
+        provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        case_id=dict(type="str", required=True),
-        comment=dict(type="str", required=True, aliases=["body", "content"]),
-        user_uuid=dict(type="str", required=True),
+        case_id=dict(type="str"),
+        comment=dict(type="str", aliases=["body", "content"]),
+        user_uuid=dict(type="str"),
         allow_duplicates=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, falcon.client_from_params, run)
+    # Required for Falcon only, so that provider=unit21 gets its explanation instead of "missing user_uuid".
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("provider", "falcon", ("case_id", "comment", "user_uuid"))])
+    run_module(module, build_client, run)
 
 
 if __name__ == "__main__":

@@ -9,72 +9,118 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: case_attachment
-short_description: Upload a file to a CrowdStrike Falcon support case, or download an attachment
+short_description: Attach a file to a CrowdStrike Falcon support case or a Unit21 case, or download a Falcon attachment
 version_added: 0.1.0
 description:
-  - With O(state=present), uploads a file to a Falcon Message Center case, unless an attachment with the same name and
-    the same size in bytes is already on the case.
-  - With O(state=downloaded), downloads an attachment to O(dest). The file is only written when its SHA-256 checksum
-    differs from the one of the file already at O(dest), and it is written to a temporary file in the same directory
-    first, then renamed into place, so O(dest) never holds half a file.
+  - "With O(provider=falcon) (the default) and O(state=present), uploads a file to a Falcon Message Center case, unless
+    an attachment with the same name and the same size in bytes is already on the case."
+  - With O(provider=falcon) and O(state=downloaded), downloads an attachment to O(dest). The file is only written when
+    its SHA-256 checksum differs from the one of the file already at O(dest), and it is written to a temporary file in
+    the same directory first, then renamed into place, so O(dest) never holds half a file.
   - The Message Center API cannot delete or replace an attachment, so there is no O(state=absent), and a new version of
     a file needs a new name.
+  - "With O(provider=unit21), links a file as media to the Unit21 case O(unit21_id) (C(PUT /cases/{unit21_id}/link-media)),
+    with an optional O(media_type) and O(media_custom_data)."
+  - "Unit21 has no API to list, read, download or remove a case's media. So that a re-run does not link the same file
+    again, the module records every file it linked in the case's C(custom_data), under the reserved key
+    C(caseops_desk_media): C({\"caseops_desk_media\": {\"<sha256 of the content>\": [\"<name>\", ...]}}). A file whose
+    SHA-256 checksum and name are recorded counts as linked, and nothing is sent. This record is two levels of objects
+    deep, within Unit21's limit of three levels for C(custom_data)."
+  - "A Unit21 run reads the case (one request). When the file is not recorded, it links it, then writes the record with
+    C(options.merge_custom_data=true) and only the key C(caseops_desk_media), so the rest of C(custom_data) is kept."
 author:
   - caseops.desk maintainers (@caseops)
 options:
   provider:
     description:
-      - The case system that holds the case. Only V(falcon) is available.
+      - The case system that holds the case.
+      - V(falcon) is CrowdStrike Falcon Message Center, and uses the O(falcon_client_id) family of options.
+      - V(unit21) is Unit21, and uses O(unit21_api_key) and O(unit21_base_url).
+      - Options that belong to the other provider are refused, not ignored.
     type: str
-    choices: [falcon]
+    choices: [falcon, unit21]
     default: falcon
   state:
     description:
-      - V(present) uploads O(src) or O(content) to the case O(case_id).
-      - V(downloaded) downloads the attachment O(attachment_id) to O(dest).
+      - V(present) uploads (Falcon) or links (Unit21) O(src) or O(content) to the case.
+      - V(downloaded) downloads the attachment O(attachment_id) to O(dest). Falcon only; it is refused with
+        O(provider=unit21), because Unit21 has no API to read or download media.
     type: str
     choices: [present, downloaded]
     default: present
   case_id:
     description:
-      - The ID of the case.
+      - Falcon only. The ID of the Falcon case.
       - Required with O(state=present).
       - Optional with O(state=downloaded). When it is set, the attachment must be on this case, RV(attachment) holds its
         full record, and O(dest) may be a directory (see O(dest)). This costs one more request.
+      - For Unit21, use O(unit21_id).
+    type: str
+  unit21_id:
+    description:
+      - Unit21 only, and required with it. Unit21's numeric ID of the case (C(unit21_id)), for example V(100001), as
+        returned when the case was created or by the case webhooks. Unit21 has no lookup by your own C(case_id).
     type: str
   src:
     description:
-      - The file to upload, on the controller.
+      - The file to upload or link, on the controller.
       - Mutually exclusive with O(content).
       - "The Falcon rules are checked before anything is sent: at most 15 MB (15,728,640 bytes), and the name rules
         and file types listed under O(name)."
+      - "The Unit21 rules are checked before anything is sent, and before the file is read: at most 5 MB
+        (5,242,880 bytes), and the file types listed under O(name)."
     type: path
   content:
     description:
-      - Text to upload as a file instead of O(src), encoded as UTF-8. Needs O(name).
+      - Text to upload or link as a file instead of O(src), encoded as UTF-8. Needs O(name).
       - For binary files, use O(src).
     type: str
   name:
     description:
-      - The name of the attachment on the case. Defaults to the file name of O(src); required with O(content).
-      - "It must start with a letter, a digit, V(_) or V(-), contain only letters, digits, V(-), V(_), V(.) and spaces,
-        be at most 255 characters long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg), V(gif),
-        V(pdf), V(doc), V(docx), V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case)."
-      - An attachment with this name and the same size already on the case counts as this file, so the upload is skipped.
+      - The name of the file on the case. Defaults to the file name of O(src); required with O(content).
+      - "Falcon: it must start with a letter, a digit, V(_) or V(-), contain only letters, digits, V(-), V(_), V(.) and
+        spaces, be at most 255 characters long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg),
+        V(gif), V(pdf), V(doc), V(docx), V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case). An attachment with
+        this name and the same size already on the case counts as this file, so the upload is skipped."
+      - "Unit21: it must end with one of the extensions V(txt), V(pdf), V(mp4), V(mov), V(wmv), V(avi), V(mkv), V(png),
+        V(jpg), V(jpeg), V(tiff), V(gif), V(raw) or V(eps) (in any case). The same content recorded under this name
+        counts as this file, so the link is skipped; the same name with other content is linked."
     type: str
   user_uuid:
     description:
-      - The UUID of the Falcon user the upload is made on behalf of (not an e-mail address), for example
+      - Falcon only. The UUID of the Falcon user the upload is made on behalf of (not an e-mail address), for example
         V(01234567-89ab-cdef-0123-456789abcdef). Required to upload.
     type: str
+  media_type:
+    description:
+      - Unit21 only. The C(media_type) the media is linked with.
+      - "Unit21 accepts any string. The values it recognises are V(IMAGE_PROFILE_PICTURE),
+        V(IMAGE_DRIVERS_LICENSE_FRONT), V(IMAGE_DRIVERS_LICENSE_BACK), V(IMAGE_PASSPORT_FRONT), V(IMAGE_ID_CARD_FRONT),
+        V(IMAGE_ID_CARD_BACK), V(IMAGE_FACE_IMAGE), V(IMAGE_CHECK_FRONT) and V(IMAGE_CHECK_BACK)."
+      - It is not part of the file's identity. Unit21 cannot change linked media, so a different value for a file that
+        is already linked changes nothing.
+    type: str
+  media_custom_data:
+    description:
+      - Unit21 only. The C(custom_data) object stored with the media, at most three levels of nested objects deep.
+      - Like O(media_type), it is sent only when the file is linked and is not part of the file's identity.
+    type: dict
+  allow_duplicates:
+    description:
+      - Unit21 only. Link the file even when it is recorded as linked. The task then always reports a change.
+      - "Required to link to a case whose C(source) is C(INTERNAL) (made by Unit21's rules or agents): the API refuses
+        updates to such cases, so the record cannot be written and every run links the file again. Without this
+        option, the module refuses to link to an INTERNAL case."
+    type: bool
+    default: false
   attachment_id:
     description:
-      - The ID of the attachment to download, as in RV(attachment.id) or the C(attachments) of a case from
+      - Falcon only. The ID of the attachment to download, as in RV(attachment.id) or the C(attachments) of a case from
         M(caseops.desk.case_info). Required with O(state=downloaded).
     type: str
   dest:
     description:
-      - Where to write the downloaded attachment. Required with O(state=downloaded).
+      - Falcon only. Where to write the downloaded attachment. Required with O(state=downloaded).
       - Its directory must exist; it is not created.
       - If O(dest) is an existing directory, the file is written into it under the attachment's name. That needs
         O(case_id), because only the case tells the name, and the name must be a plain file name (no C(/), no C(..)).
@@ -86,31 +132,57 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
+  - caseops.desk.unit21
   - ansible.builtin.files
-  - caseops.desk.attributes.falcon_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
-      - An upload reads the case and predicts the result; RV(attachment) is the predicted record, whose C(id),
+      - A Falcon upload reads the case and predicts the result; RV(attachment) is the predicted record, whose C(id),
         C(mime_type) and C(created_time) are V(null).
-      - A download fetches the attachment and compares checksums, but writes nothing.
+      - A Falcon download fetches the attachment and compares checksums, but writes nothing.
+      - A Unit21 link reads the case (one request) and predicts from its record; nothing is linked or written.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
-      - An upload shows the names of the case's attachments before and after.
-      - A download shows the checksum of O(dest) before and after, and any change of mode or owner.
+      - A Falcon upload shows the names of the case's attachments before and after.
+      - A Falcon download shows the checksum of O(dest) before and after, and any change of mode or owner.
+      - A Unit21 link shows the case's C(caseops_desk_media) record before and after.
+  action_group:
+    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
+      C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.falcon
+      - caseops.desk.unit21
+      - caseops.desk.all
 notes:
   - Uploading needs the Message Center Write scope on the Falcon API client; downloading needs Message Center Read.
-  - The upload request is never sent twice blindly. If the connection fails after the file was sent, the module reads
-    the case again and takes an attachment with the same name and size as the one it uploaded.
-  - The identity of an uploaded file is its name and size, not its content, because the API gives no checksum.
+  - The Falcon upload request is never sent twice blindly. If the connection fails after the file was sent, the module
+    reads the case again and takes an attachment with the same name and size as the one it uploaded.
+  - The identity of a Falcon attachment is its name and size, not its content, because the API gives no checksum.
     A changed file of exactly the same size under the same name is not uploaded again.
+  - "Unit21 needs an API key with write access to cases. The module sends the base64 JSON form of C(link-media); a
+    5 MB file makes a request body of about 6.7 MB."
+  - "A Unit21 link that fails in a way that hides whether Unit21 stored it (a timeout, a dropped connection, or HTTP
+    502 or 504 from a gateway) is not sent again, because the API cannot list media to check and a resend could link
+    the file twice. The module records the file as linked, so later runs do not link it again, and fails, asking you to
+    check the case in the Unit21 web application. Only if the file is missing there, run the task once with
+    O(allow_duplicates=true). A duplicate is avoided at the price of a file that may be missing and that this message
+    points to. HTTP 423, 429 and 503 mean Unit21 did not act on the request, so those are retried."
+  - "If the record cannot be written after a successful link, the task fails and says that the next run will link the
+    file again."
+  - "The record lives in the case's C(custom_data). An update of the case that replaces C(custom_data) without keeping
+    C(caseops_desk_media) (one without C(options.merge_custom_data), made outside this collection) erases it; the next
+    run then links the file again. M(caseops.desk.case) keeps the key."
+  - "Do not link to the same Unit21 case from tasks running in parallel: each writes the record it read plus its own
+    file, so one record can replace the other."
 seealso:
   - module: caseops.desk.case_info
   - module: caseops.desk.falcon_auth
+  - module: caseops.desk.case
 """
 
 EXAMPLES = r"""
@@ -146,20 +218,55 @@ EXAMPLES = r"""
   loop: "{{ found.cases[0].attachments }}"
   loop_control:
     label: "{{ item.name }}"
+
+- name: Link evidence to Unit21 cases (the API key and host are set once for every Unit21 task)
+  module_defaults:
+    group/caseops.desk.unit21:
+      unit21_api_key: "{{ vault_unit21_api_key }}"
+      unit21_base_url: https://sandbox1-api.unit21.com
+  block:
+    - name: Link the front of an ID card, with Unit21's media type and our own metadata
+      caseops.desk.case_attachment:
+        provider: unit21
+        unit21_id: "{{ u21_case.unit21_id }}"
+        src: /srv/kyc/customer-4711/id-front.jpg
+        media_type: IMAGE_ID_CARD_FRONT
+        media_custom_data:
+          source: kyc_portal
+          reviewed: false
+
+    - name: Link a summary written by the play (linked once, however often the play runs)
+      caseops.desk.case_attachment:
+        provider: unit21
+        unit21_id: "{{ u21_case.unit21_id }}"
+        name: investigation-summary.txt
+        content: |
+          Accounts 4711 and 4712 share a device; both were frozen on 2026-11-26.
+
+    - name: Link a file to a case Unit21 made itself (INTERNAL), which cannot hold the record
+      caseops.desk.case_attachment:
+        provider: unit21
+        unit21_id: "{{ alert_case.unit21_id }}"
+        src: /srv/kyc/customer-4711/statement.pdf
+        allow_duplicates: true
+      # Every run links the file again, so run it once, not on every play.
+      when: not statement_linked | default(false)
 """
 
 RETURN = r"""
 attachment:
   description:
     - The attachment record.
-    - After an upload, the new attachment, or the one already on the case that made the upload unnecessary.
-    - In check mode, the predicted record for an upload (C(id), C(mime_type) and C(created_time) are V(null)).
-    - For a download without O(case_id), only C(id) and C(mime_type) (the type the file was served with) are known.
+    - After a Falcon upload, the new attachment, or the one already on the case that made the upload unnecessary.
+    - In check mode, the predicted record for a Falcon upload (C(id), C(mime_type) and C(created_time) are V(null)).
+    - For a Falcon download without O(case_id), only C(id) and C(mime_type) (the type the file was served with) are known.
+    - "With O(provider=unit21), the file as this task gives it: C(unit21_id), C(name), C(size), C(sha256), C(media_type)
+      and C(custom_data). Unit21 cannot show linked media, so these are not read back."
   returned: success
   type: dict
   contains:
     id:
-      description: The attachment ID.
+      description: The attachment ID. Falcon only.
       type: str
       sample: 9b2d6c1e4f8a4b0c9d3e2f1a0b9c8d7e
     name:
@@ -167,7 +274,7 @@ attachment:
       type: str
       sample: host-triage.pdf
     mime_type:
-      description: The MIME type.
+      description: The MIME type. Falcon only.
       type: str
       sample: application/pdf
     size:
@@ -175,13 +282,29 @@ attachment:
       type: int
       sample: 48213
     created_by:
-      description: Who uploaded it (for uploads through the API, the O(user_uuid)).
+      description: Who uploaded it (for uploads through the API, the O(user_uuid)). Falcon only.
       type: str
       sample: 01234567-89ab-cdef-0123-456789abcdef
     created_time:
-      description: When it was uploaded.
+      description: When it was uploaded. Falcon only.
       type: str
       sample: "2026-11-26T07:15:00.000000Z"
+    unit21_id:
+      description: The Unit21 case. Unit21 only.
+      type: str
+      sample: "100001"
+    sha256:
+      description: The SHA-256 checksum of the content, the key of the file in RV(media_record). Unit21 only.
+      type: str
+      sample: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+    media_type:
+      description: O(media_type), or V(null). Unit21 only.
+      type: str
+      sample: IMAGE_ID_CARD_FRONT
+    custom_data:
+      description: O(media_custom_data), or V(null). Unit21 only.
+      type: dict
+      sample: {"source": "kyc_portal"}
   sample:
     id: 9b2d6c1e4f8a4b0c9d3e2f1a0b9c8d7e
     name: host-triage.pdf
@@ -189,6 +312,14 @@ attachment:
     size: 48213
     created_by: 01234567-89ab-cdef-0123-456789abcdef
     created_time: "2026-11-26T07:15:00.000000Z"
+media_record:
+  description:
+    - "The case's record of the files linked by this collection, C(custom_data.caseops_desk_media) after the task
+      (predicted in check mode): each content's SHA-256 checksum mapped to the names it was linked under."
+    - Empty for an INTERNAL case, which cannot hold the record.
+  returned: O(provider=unit21)
+  type: dict
+  sample: {"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae": ["id-front.jpg"]}
 dest:
   description: The file written (or that would be written in check mode). When O(dest) is a directory, the file inside it.
   returned: O(state=downloaded)
@@ -223,6 +354,7 @@ group:
   sample: root
 """
 
+import base64
 import hashlib
 import os
 import re
@@ -230,9 +362,15 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.caseops.desk.plugins.module_utils import falcon
-from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21
+from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (
+    AmbiguousWriteError,
+    ApiError,
+    CaseopsError,
+    InvalidInputError,
+    NotFoundError,
+)
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 # The rules of CaseAddAttachment (falcon_message_center.md 1.2 and 3.5), checked before sending.
@@ -243,7 +381,48 @@ FALCON_NAME_START = re.compile(r"[a-zA-Z0-9_-]")
 FALCON_NAME_CHARS = re.compile(r"[a-zA-Z0-9_.\s-]+\Z", re.ASCII)
 
 
+# Options that mean something for one provider only; given for the other, they are refused (never ignored).
+PROVIDER_OPTIONS = {
+    "case_id": ("falcon",), "user_uuid": ("falcon",), "attachment_id": ("falcon",), "dest": ("falcon",),
+    "unit21_id": ("unit21",), "media_type": ("unit21",), "media_custom_data": ("unit21",),
+    "allow_duplicates": ("unit21",),
+}
+OPTION_DEFAULTS = {"allow_duplicates": False}
+
+# The key of the case's custom_data that records what this collection linked (Unit21 cannot list media).
+# Its layout, {sha256: [name, ...]}, is two object levels deep: Unit21 allows three.
+MEDIA_RECORD_KEY = "caseops_desk_media"
+CUSTOM_DATA_MAX_DEPTH = 3
+# What the recover hook answers after an ambiguous link failure: there is no way to look media up.
+OUTCOME_UNKNOWN = "outcome unknown"
+
+
+def check_options(params):
+    """Refusals that need neither credentials nor a request, for both providers."""
+    provider = params["provider"]
+    if provider == "unit21" and params["state"] == "downloaded":
+        raise InvalidInputError("state=downloaded is not possible with provider=unit21: Unit21 has no API to read or "
+                                "download the media linked to a case (link-media only adds files). Open the case in the "
+                                "Unit21 web application to get its files.")
+    check_provider_options(params, provider, PROVIDER_OPTIONS, OPTION_DEFAULTS)
+    if params["state"] == "present":
+        needed = "case_id" if provider == "falcon" else "unit21_id"
+        if not _text(params, needed):
+            # Worded like Ansible's own required_if message, which cannot depend on two options.
+            raise InvalidInputError("provider is %s and state is present but all of the following are missing: %s"
+                                    % (provider, needed))
+
+
+def build_client(params):
+    check_options(params)
+    if params["provider"] == "unit21":
+        return unit21.client_from_params(params)
+    return falcon.client_from_params(params)
+
+
 def run(module, client):
+    if module.params["provider"] == "unit21":
+        return link(module, client)
     if module.params["state"] == "downloaded":
         return download(module, client)
     return upload(module, client)
@@ -339,6 +518,165 @@ def same_file(attachments, name, size):
         if attachment.get("name") == name and _as_int(attachment.get("size")) == size:
             return attachment
     return None
+
+
+# -- Unit21 link ---------------------------------------------------------------------------
+def link(module, client):
+    params = module.params
+    unit21_id = _text(params, "unit21_id")
+    if not unit21_id or not unit21_id.isdigit():
+        raise InvalidInputError("unit21_id must be Unit21's numeric case id, got %r." % (params.get("unit21_id"),))
+    name, data = media_payload(params)
+    media_type = _text(params, "media_type") or None
+    custom_data = params.get("media_custom_data")
+    if custom_data is not None:
+        check_depth(custom_data, "media_custom_data")
+    allow_duplicates = bool(params.get("allow_duplicates"))
+    checksum = hashlib.sha256(data).hexdigest()
+    attachment = dict(unit21_id=unit21_id, name=name, size=len(data), sha256=checksum, media_type=media_type,
+                      custom_data=custom_data)
+
+    case = client.get_case(unit21_id)
+    external = "EXTERNAL" in _sources(case)
+    if external and "custom_data" not in case and not allow_duplicates:
+        # The current getCaseResponse schema lacks custom_data (notes 2.3); without it nothing tells a re-run apart.
+        raise ApiError("Unit21 returned case %s without its custom_data, so the record of the files linked to it "
+                       "(custom_data.%s) cannot be read and a re-run could link the file twice. Nothing was linked. "
+                       "Set allow_duplicates: true to link it anyway, on every run." % (unit21_id, MEDIA_RECORD_KEY),
+                       vendor="Unit21")
+    before = media_record(case) if external else {}
+    recorded = name in before.get(checksum, [])
+    if recorded and not allow_duplicates:
+        return _link_result(module, False, attachment, before, before)
+    if not external and not allow_duplicates:
+        raise InvalidInputError(
+            "Unit21 case %s is an INTERNAL case (source %s): Unit21 refuses updates to it, so the module cannot record "
+            "that %s was linked, and every run would link it again (the API cannot list media to check). Nothing was "
+            "linked. Set allow_duplicates: true to link it anyway, knowing each run adds another copy."
+            % (unit21_id, ", ".join(_sources(case)) or "none", name), unit21_id=unit21_id)
+
+    after = dict((key, list(names)) for key, names in before.items())
+    if external and not recorded:
+        after[checksum] = after.get(checksum, []) + [name]
+    if not external:
+        module.warn("Unit21 case %s is INTERNAL, so the link of %s cannot be recorded: every run links it again."
+                    % (unit21_id, name))
+    if module.check_mode:
+        return _link_result(module, True, attachment, before, after)
+
+    item = dict(media=base64.b64encode(data).decode("ascii"), name=name)
+    if media_type:
+        item["media_type"] = media_type
+    if custom_data is not None:
+        item["custom_data"] = custom_data
+    reply = client.link_media(unit21_id, [item], recover=lambda: OUTCOME_UNKNOWN)
+    ambiguous = isinstance(reply, dict) and reply.get("recovered") == OUTCOME_UNKNOWN
+    if external:
+        write_record(client, unit21_id, after, attachment, ambiguous)
+    if ambiguous:
+        raise AmbiguousWriteError(
+            "Unit21 PUT /cases/%s/link-media of %s failed in a way that hides whether Unit21 stored it (a timeout, a "
+            "dropped connection or a gateway error). It was not sent again, because Unit21 cannot list media to check "
+            "and a resend could link the file twice. %s Check the case in the Unit21 web application: if %s is missing "
+            "there, run this task once with allow_duplicates: true."
+            % (unit21_id, name, "It is recorded as linked, so later runs will not link it again." if external else
+               "The case is INTERNAL, so nothing could be recorded and a re-run links the file again.", name),
+            changed=True, attachment=attachment, media_record=after if external else {})
+    return _link_result(module, True, attachment, before, after)
+
+
+def write_record(client, unit21_id, record, attachment, ambiguous):
+    """Store the whole record under our key only; merge_custom_data keeps every other key of custom_data."""
+    try:
+        # The whole record, not only the new entry: it is right whether Unit21 merges deeply or only top-level keys.
+        client.update_case(unit21_id, {"custom_data": {MEDIA_RECORD_KEY: record}}, merge_custom_data=True)
+    except CaseopsError as err:
+        what = ("may have been linked (the link request failed in a way that hides whether Unit21 stored it)"
+                if ambiguous else "was linked")
+        # Same error class and details (status, vendor errors), with what happened to the file said first.
+        err.msg = ("%s %s to Unit21 case %s, but recording it in the case's custom_data.%s failed: %s The next run "
+                   "will link the file again, because Unit21 cannot list media; check the case in the Unit21 web "
+                   "application before re-running." % (attachment["name"], what, unit21_id, MEDIA_RECORD_KEY, err.msg))
+        err.args = (err.msg,)
+        err.details.update(changed=True, attachment=attachment)
+        raise
+
+
+def media_payload(params):
+    """(name, bytes) to link, with Unit21's type and size rules checked before the file is read or anything is sent."""
+    src = params.get("src")
+    if src:
+        if not os.path.isfile(src):
+            raise InvalidInputError("src %s does not exist or is not a regular file." % src)
+        name = _text(params, "name") or os.path.basename(src)
+        check_media_name(name)
+        check_media_size(os.path.getsize(src), name)
+        with open(src, "rb") as handle:
+            data = handle.read()
+    else:
+        name = _text(params, "name")
+        if not name:
+            raise InvalidInputError("name is required with content: the file name the media gets on the case.")
+        check_media_name(name)
+        data = to_bytes(params.get("content") or "", errors="surrogate_or_strict")
+    check_media_size(len(data), name)
+    return name, data
+
+
+def check_media_name(name):
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    if extension not in unit21.MEDIA_EXTENSIONS:
+        raise InvalidInputError("The media name %r has %s; Unit21 links only these file types: %s."
+                                % (name, "the extension %r" % extension if extension else "no extension",
+                                   ", ".join(unit21.MEDIA_EXTENSIONS)))
+
+
+def check_media_size(size, name):
+    if size > unit21.MEDIA_MAX_BYTES:
+        raise InvalidInputError("%s is %d bytes; Unit21 accepts media of at most 5 MB (%d bytes) per file."
+                                % (name, size, unit21.MEDIA_MAX_BYTES))
+
+
+def check_depth(value, option):
+    if _object_depth(value) > CUSTOM_DATA_MAX_DEPTH:
+        raise InvalidInputError("%s is nested %d objects deep; Unit21 allows custom_data at most %d levels deep."
+                                % (option, _object_depth(value), CUSTOM_DATA_MAX_DEPTH))
+
+
+def _object_depth(value):
+    """Nesting of objects; a list adds no level (Unit21's own custom_data example holds one)."""
+    if isinstance(value, dict):
+        return 1 + max([_object_depth(v) for v in value.values()] or [0])
+    if isinstance(value, (list, tuple)):
+        return max([_object_depth(v) for v in value] or [0])
+    return 0
+
+
+def media_record(case):
+    """The case's {sha256: [names]} record, whatever shape a hand edit left it in."""
+    custom_data = case.get("custom_data")
+    record = custom_data.get(MEDIA_RECORD_KEY) if isinstance(custom_data, dict) else None
+    if not isinstance(record, dict):
+        return {}
+    result = {}
+    for checksum, names in record.items():
+        names = [names] if isinstance(names, str) else names
+        if isinstance(names, list):
+            result[checksum] = [n for n in names if isinstance(n, str)]
+    return result
+
+
+def _sources(case):
+    source = case.get("source")
+    source = [source] if isinstance(source, str) else (source or [])
+    return [s for s in source if isinstance(s, str)]
+
+
+def _link_result(module, changed, attachment, before, after):
+    result = dict(changed=changed, attachment=attachment, media_record=after)
+    if module._diff:
+        result["diff"] = dict(before={MEDIA_RECORD_KEY: before}, after={MEDIA_RECORD_KEY: after})
+    return result
 
 
 # -- download ------------------------------------------------------------------------------
@@ -449,11 +787,15 @@ def _as_int(value):
 
 
 def main():
-    argument_spec = connection_argument_spec("falcon")
+    argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
-        provider=dict(type="str", choices=["falcon"], default="falcon"),
+        provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "downloaded"], default="present"),
         case_id=dict(type="str"),
+        unit21_id=dict(type="str"),
+        media_type=dict(type="str"),
+        media_custom_data=dict(type="dict"),
+        allow_duplicates=dict(type="bool", default=False),
         src=dict(type="path"),
         content=dict(type="str"),
         name=dict(type="str"),
@@ -468,13 +810,13 @@ def main():
         mutually_exclusive=[("src", "content"), ("src", "dest"), ("content", "dest"),
                             ("src", "attachment_id"), ("content", "attachment_id")],
         required_if=[
-            ("state", "present", ("case_id",)),
+            # case_id (Falcon) or unit21_id (Unit21) is checked by check_options.
             ("state", "present", ("src", "content"), True),
             ("state", "downloaded", ("attachment_id", "dest")),
         ],
         required_by={"content": "name"},
     )
-    run_module(module, falcon.client_from_params, run)
+    run_module(module, build_client, run)
 
 
 if __name__ == "__main__":

@@ -141,3 +141,29 @@ def test_info_main_rejects_unknown_sort(run_main):
     result, failed = run_main(case_activity_info, {"case_id": "c1", "sort": "activity.body.asc",
                                                    "falcon_client_id": "x", "falcon_client_secret": "y"})
     assert failed and "activity.created_time.asc" in result["msg"]
+
+
+# -- provider unit21 ----------------------------------------------------------------------
+def test_unit21_is_refused_with_what_to_use_instead(client):
+    with pytest.raises(InvalidInputError) as caught:
+        case_activity.run(module_with(provider="unit21"), client)
+    message = caught.value.msg
+    assert "Unit21's API has no comments or notes" in message
+    assert "disposition_notes with caseops.desk.case" in message and "caseops.desk.case_attachment" in message
+    assert client.method_calls == []
+
+
+def test_unit21_needs_no_client_and_no_credentials(run_main, monkeypatch):
+    for name in ("FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "UNIT21_API_KEY", "UNIT21_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert case_activity.build_client({"provider": "unit21"}) is None
+    result, failed = run_main(case_activity, {"provider": "unit21", "case_id": "100001", "comment": "Checked."})
+    assert failed and "Unit21's API has no comments or notes" in result["msg"]
+    # Nothing else is needed to get the explanation, not even the options Falcon requires.
+    result, failed = run_main(case_activity, {"provider": "unit21"})
+    assert failed and "Unit21's API has no comments or notes" in result["msg"]
+
+
+def test_falcon_still_requires_its_options(run_main):
+    result, failed = run_main(case_activity, {"case_id": "c1", "comment": "x"})
+    assert failed and "provider is falcon but all of the following are missing: user_uuid" in result["msg"]
