@@ -1,0 +1,562 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit21 logic of the ``case`` and ``case_info`` modules, over an injected :class:`Unit21Client`.
+
+``case``: the task's fields are checked and normalised before any request
+(:func:`desired_case`), compared with the case as Unit21 returns it
+(:func:`plan_update`), and only the fields that differ are sent in one update.
+Identity is ``unit21_id`` (one GET) or the caller's ``case_id``: Unit21 has no
+lookup by ``case_id``, so a create is tried and a 409 means "it exists", found
+with :meth:`Unit21Client.find_case` (one list request per 50 API-made cases in
+the worst case).
+
+Fields a GET does not return (the current getCaseResponse schema lacks tags,
+custom_data, linked objects, start/end dates and queue_id; notes 2.3) cannot be
+compared: they are sent, and a warning says so.  ``disposition_notes`` falls back
+to the newest action that carries notes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import time
+
+from ansible_collections.caseops.desk.plugins.module_utils import unit21
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConflictError, InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.moments import to_epoch
+
+# case_attachment records what it linked under this custom_data key; a task never sets it.
+MEDIA_KEY = "caseops_desk_media"
+EVENT_TYPES = ("transaction", "action")
+SOURCES = ("INTERNAL", "EXTERNAL")
+CUSTOM_DATA_MAX_DEPTH = 3
+LIMITS = {"case_id": 128, "title": 256, "description": 1024, "disposition": 128}
+SCALAR_FIELDS = ("title", "description", "status", "disposition", "disposition_notes", "start_date", "end_date",
+                 "queue_id")
+LIST_FIELDS = ("tags", "alerts", "events", "entities")
+COMPARED_FIELDS = SCALAR_FIELDS + LIST_FIELDS + ("custom_data",)
+MERGE, REPLACE = "merge", "replace"
+
+# case_info: list filters (module option -> kind).
+LIST_FILTERS = {
+    "statuses": "status", "dispositions": "str", "sources": "source", "dispositioned_by": "str",
+    "created_after": "epoch", "created_before": "epoch", "dispositioned_after": "epoch",
+    "dispositioned_before": "epoch", "associated_entities": "str", "associated_events": "str",
+    "associated_alerts": "int", "rules": "int", "tag_filters": "tag_filter",
+}
+INCLUDE_OPTIONS = ("include_associations", "include_actions", "include_checklist")
+
+
+# -- desired state -------------------------------------------------------------------
+
+def desired_case(params):
+    """The case fields the task sets, checked and in the API's form; nothing is sent before this passes."""
+    case_id = _text(params, "case_id")
+    if case_id is None and params.get("unit21_id") in (None, ""):
+        raise InvalidInputError("case_id or unit21_id is required with provider unit21: case_id is your own id for the "
+                                "case (it creates the case if needed), unit21_id is Unit21's number for an existing one.")
+    if params.get("unit21_id") not in (None, ""):
+        _checked_unit21_id(params["unit21_id"], "unit21_id")
+    wanted = {}
+    for option, field in (("title", "title"), ("body", "description"), ("disposition", "disposition"),
+                          ("disposition_notes", "disposition_notes")):
+        value = params.get(option)
+        if value is not None:
+            wanted[field] = _checked_length(field, option, value)
+    if "title" in wanted and not wanted["title"].strip():
+        raise InvalidInputError("title must not be empty.")
+    status = params.get("status")
+    if status is not None:
+        wanted["status"] = _status(status, "status")
+    for name in ("start_date", "end_date"):
+        if params.get(name) not in (None, ""):
+            wanted[name] = to_epoch(params[name], name)
+    if "start_date" in wanted and "end_date" in wanted and wanted["end_date"] < wanted["start_date"]:
+        raise InvalidInputError("end_date (%d) is before start_date (%d)." % (wanted["end_date"], wanted["start_date"]))
+    if params.get("queue_id") is not None:
+        wanted["queue_id"] = _integer(params["queue_id"], "queue_id")
+    if params.get("tags") is not None:
+        wanted["tags"] = _unique([_tag(tag, "tags") for tag in params["tags"]])
+    if params.get("alerts") is not None:
+        wanted["alerts"] = _unique([_integer(alert, "alerts[%d]" % i) for i, alert in enumerate(params["alerts"])])
+    if params.get("events") is not None:
+        wanted["events"] = _unique_events([_event(event, i) for i, event in enumerate(params["events"])])
+    if params.get("entities") is not None:
+        wanted["entities"] = _unique([_entity(entity, i) for i, entity in enumerate(params["entities"])])
+    if params.get("custom_data") is not None:
+        wanted["custom_data"] = _custom_data(params["custom_data"])
+    if wanted.get("status") == "CLOSED" and not wanted.get("disposition") and params.get("unit21_id") in (None, ""):
+        # With unit21_id the case is read first and its own disposition may do; otherwise ask now.
+        raise InvalidInputError("status CLOSED needs a disposition (for example TRUE_POSITIVE or FALSE_POSITIVE): "
+                                "Unit21 closes a case with one.")
+    return case_id, wanted
+
+
+def _checked_unit21_id(value, name):
+    """Unit21's numeric case id (it goes into a URL path)."""
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise InvalidInputError("%s must hold Unit21's numeric case ids (unit21_id), got %r." % (name, value))
+    return str(value).strip()
+
+
+def _text(params, name):
+    value = params.get(name)
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    return _checked_length(name, name, str(value))
+
+
+def _checked_length(field, option, value):
+    if not isinstance(value, str):
+        value = str(value)
+    limit = LIMITS.get(field)
+    if limit is not None and len(value) > limit:
+        name = option if option == field else "%s (the case %s)" % (option, field)
+        raise InvalidInputError("%s may be at most %d characters, got %d." % (name, limit, len(value)))
+    return value
+
+
+def _status(value, name):
+    text = str(value).strip().upper()
+    if text not in unit21.CASE_STATUSES:
+        raise InvalidInputError("%s must be OPEN or CLOSED (any case), got %r." % (name, value))
+    return text
+
+
+def _integer(value, name):
+    if isinstance(value, bool):
+        raise InvalidInputError("%s must be an integer, got %r." % (name, value))
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise InvalidInputError("%s must be an integer, got %r." % (name, value))
+    return int(text)
+
+
+def _tag(value, name):
+    key, sep, rest = str(value).partition(":")
+    if not (isinstance(value, str) and key.strip() and sep and rest.strip()):
+        raise InvalidInputError("%s entries must have the form key:value, got %r." % (name, value))
+    return value
+
+
+def _event(value, index):
+    if not isinstance(value, dict):
+        raise InvalidInputError("events[%d] must be a dictionary {event_id, event_type} with event_type transaction or "
+                                "action, got %r." % (index, value))
+    unknown = sorted(set(value) - set(("event_id", "event_type")))
+    if unknown:
+        raise InvalidInputError("events[%d] has unknown keys %s; allowed keys: event_id, event_type."
+                                % (index, ", ".join(unknown)))
+    event_id, event_type = value.get("event_id"), value.get("event_type")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise InvalidInputError("events[%d] needs an event_id (a string)." % index)
+    if event_type not in EVENT_TYPES:
+        raise InvalidInputError("events[%d].event_type must be transaction or action, got %r." % (index, event_type))
+    return {"event_id": event_id, "event_type": event_type}
+
+
+def _entity(value, index):
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInputError("entities[%d] must be an entity_id (a non-empty string), got %r." % (index, value))
+    return value
+
+
+def _custom_data(value):
+    if not isinstance(value, dict):
+        raise InvalidInputError("custom_data must be a dictionary, got %r." % (value,))
+    if MEDIA_KEY in value:
+        raise InvalidInputError("custom_data.%s is kept by caseops.desk.case_attachment (what it linked); leave it out."
+                                % MEDIA_KEY)
+    if _depth(value) > CUSTOM_DATA_MAX_DEPTH:
+        raise InvalidInputError("custom_data may be at most %d levels of dictionaries deep." % CUSTOM_DATA_MAX_DEPTH)
+    return value
+
+
+def _depth(value):
+    if isinstance(value, dict):
+        return 1 + max([_depth(v) for v in value.values()] or [0])
+    if isinstance(value, list):
+        return max([_depth(v) for v in value] or [0])
+    return 0
+
+
+def _unique(values):
+    seen = []
+    return [v for v in values if not (v in seen or seen.append(v))]
+
+
+def _unique_events(events):
+    seen = set()
+    result = []
+    for event in events:
+        key = (event["event_id"], event["event_type"])
+        if key not in seen:
+            seen.add(key)
+            result.append(event)
+    return result
+
+
+# -- the case as Unit21 returns it -----------------------------------------------------
+
+def current_value(case, field):
+    """``field`` of a case read from Unit21, normalised for comparison; raises KeyError when it is not returned."""
+    if field == "disposition_notes" and field not in case:
+        notes = [a.get("disposition_notes") for a in case.get("actions") or [] if isinstance(a, dict)
+                 and a.get("disposition_notes") is not None]
+        if notes:
+            return notes[-1]
+        raise KeyError(field)
+    value = case[field]
+    if field == "status":
+        return None if value is None else str(value).upper()
+    if field in ("start_date", "end_date"):
+        return _epoch_or_none(value)
+    if field == "queue_id":
+        return None if value is None else _integer_or_text(value)
+    if field == "tags":
+        return [str(t) for t in value or []]
+    if field == "alerts":
+        return [_integer_or_text(a) for a in value or []]
+    if field == "entities":
+        return [e.get("entity_id") if isinstance(e, dict) else e for e in value or []]
+    if field == "events":
+        return [{"event_id": e.get("event_id"), "event_type": e.get("event_type")} if isinstance(e, dict) else e
+                for e in value or []]
+    if field == "custom_data":
+        return value or {}
+    return value
+
+
+def _epoch_or_none(value):
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return to_epoch(value, "date")
+        except InvalidInputError:
+            return value
+
+
+def _integer_or_text(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _key(field, item):
+    if field == "events" and isinstance(item, dict):
+        return (item.get("event_id"), item.get("event_type"))
+    return item
+
+
+def _same_scalar(field, current, wanted):
+    if field in ("description", "disposition", "disposition_notes", "title"):
+        return (current or "") == (wanted or "")
+    return current == wanted
+
+
+def _deep_subset(wanted, current):
+    if not isinstance(current, dict):
+        return False
+    for key, value in wanted.items():
+        if isinstance(value, dict):
+            if not _deep_subset(value, current.get(key)):
+                return False
+        elif key not in current or current[key] != value:
+            return False
+    return True
+
+
+def _deep_merge(current, given):
+    merged = dict(current)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def plan_update(case, wanted, lists=MERGE, custom_data_mode=MERGE):
+    """What to send so ``case`` becomes ``wanted``: (changed field names, update body, unknown field names).
+
+    Lists (tags, alerts, events, entities): with ``merge`` the wanted items must
+    be there and only the missing ones are sent (union); with ``replace`` the
+    list must be exactly the wanted one and is sent whole.  custom_data: with
+    ``merge`` the wanted keys must hold the wanted values (deep); with
+    ``replace`` it must be exactly the wanted one, apart from MEDIA_KEY, whose
+    current value is kept.
+    """
+    changed, body, unknown = [], {}, []
+    for field in COMPARED_FIELDS:
+        if field not in wanted:
+            continue
+        want = wanted[field]
+        try:
+            have = current_value(case, field)
+        except KeyError:
+            unknown.append(field)
+            changed.append(field)
+            body[field] = _with_media(want, case) if field == "custom_data" and custom_data_mode == REPLACE else want
+            continue
+        if field in LIST_FIELDS:
+            have_keys = [_key(field, item) for item in have]
+            missing = [item for item in want if _key(field, item) not in have_keys]
+            if lists == REPLACE:
+                if sorted(map(repr, have_keys)) != sorted(repr(_key(field, item)) for item in want):
+                    changed.append(field)
+                    body[field] = want
+            elif missing:
+                changed.append(field)
+                body[field] = missing
+        elif field == "custom_data":
+            if custom_data_mode == REPLACE:
+                target = _with_media(want, case)
+                if have != target:
+                    changed.append(field)
+                    body[field] = target
+            elif not _deep_subset(want, have):
+                changed.append(field)
+                body[field] = want
+        elif not _same_scalar(field, have, want):
+            changed.append(field)
+            body[field] = want
+    return sorted(changed), body, unknown
+
+
+def _with_media(wanted, case):
+    current = case.get("custom_data") or {}
+    if MEDIA_KEY in current:
+        return dict(wanted, **{MEDIA_KEY: current[MEDIA_KEY]})
+    return wanted
+
+
+def predicted_case(case, body, lists=MERGE, custom_data_mode=MERGE):
+    """``case`` as it will read after the update ``body`` (check mode)."""
+    after = copy.deepcopy(case)
+    for field, value in body.items():
+        if field in LIST_FIELDS:
+            if lists == REPLACE:
+                after[field] = _api_items(field, value)
+            else:
+                after[field] = list(after.get(field) or []) + _api_items(field, value)
+        elif field == "custom_data":
+            after[field] = _deep_merge(after.get(field) or {}, value) if custom_data_mode == MERGE else value
+        else:
+            after[field] = value
+    return after
+
+
+def _api_items(field, items):
+    """Items as a GET shows them (entities come back as {entity_id, entity_type})."""
+    if field == "entities":
+        return [{"entity_id": item, "entity_type": None} for item in items]
+    return [dict(item) if isinstance(item, dict) else item for item in items]
+
+
+def diff_view(case, fields):
+    """The compared fields of a case, normalised, for the diff."""
+    view = {}
+    if not case:
+        return view
+    for name in ("unit21_id", "case_id"):
+        if name in case:
+            view[name] = case[name]
+    for field in fields:
+        try:
+            view[field] = current_value(case, field)
+        except KeyError:
+            continue
+        if field in LIST_FIELDS:
+            view[field] = sorted(view[field], key=repr)
+    return view
+
+
+# -- case ------------------------------------------------------------------------------
+
+def run_case(module, client):
+    """The ``case`` module for provider unit21."""
+    params = module.params
+    if params.get("state") == "absent":
+        raise InvalidInputError("state=absent is not possible with provider unit21: Unit21 has no delete. Close the case "
+                                "instead, with status CLOSED and a disposition.")
+    case_id, wanted = desired_case(params)
+    lists = params.get("lists") or MERGE
+    custom_data_mode = params.get("custom_data_mode") or MERGE
+    unit21_id = params.get("unit21_id")
+
+    if unit21_id not in (None, ""):
+        try:
+            case = client.get_case(unit21_id)
+        except NotFoundError:
+            raise InvalidInputError("Unit21 has no case with unit21_id %s. To create a case, give case_id (and title) "
+                                    "without unit21_id." % unit21_id)
+        if case_id is not None and case.get("case_id") != case_id:
+            raise InvalidInputError("unit21_id %s is the case with case_id %r, not %r; give the unit21_id of case_id %r "
+                                    "or leave unit21_id out." % (unit21_id, case.get("case_id"), case_id, case_id))
+        return _converge(module, client, case, wanted, lists, custom_data_mode, changed=False)
+
+    if module.check_mode:
+        found = client.find_case(case_id)
+        if found is None:
+            return _predict_create(case_id, wanted)
+        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+                         changed=False)
+
+    if "title" not in wanted:
+        # Needed to create; an existing case is found through the 409 and needs none.
+        found = client.find_case(case_id)
+        if found is None:
+            raise InvalidInputError("title is required to create the Unit21 case %r, which does not exist yet." % case_id)
+        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+                         changed=False)
+
+    def recover():
+        # After an ambiguous failure (dropped connection, gateway error): did the create land?
+        found = client.find_case(case_id)
+        return None if found is None else found["unit21_id"]
+
+    try:
+        created = client.create_case(creation_body(case_id, wanted), recover=recover)
+    except ConflictError:
+        found = client.find_case(case_id)
+        if found is None:
+            raise InvalidInputError("Unit21 answered 409 (case_id %r exists) but no API-created case with that case_id "
+                                    "was found in /cases/list; pass its unit21_id instead." % case_id)
+        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+                         changed=False)
+    case = client.get_case(created["unit21_id"])
+    if created.get("recovered"):
+        # It landed, but what it holds is best checked against the task like any found case.
+        return _converge(module, client, case, wanted, lists, custom_data_mode, changed=True)
+    fields = sorted(wanted)
+    return dict(changed=True, case=case, unit21_id=_integer_or_text(case.get("unit21_id")), changed_fields=fields,
+                diff=dict(before={}, after=diff_view(case, fields)))
+
+
+def creation_body(case_id, wanted):
+    """The create request: the wanted fields, case_id, and start_date (required by Unit21; now when not given)."""
+    body = dict(wanted, case_id=case_id)
+    body.setdefault("start_date", int(time.time()))
+    return body
+
+
+def _predict_create(case_id, wanted):
+    predicted = dict(creation_body(case_id, wanted), unit21_id=None)
+    predicted.setdefault("status", "OPEN")
+    predicted["source"] = ["EXTERNAL"]
+    if "entities" in predicted:
+        predicted["entities"] = _api_items("entities", predicted["entities"])
+    fields = sorted(wanted)
+    return dict(changed=True, case=predicted, unit21_id=None, changed_fields=fields,
+                diff=dict(before={}, after=diff_view(predicted, fields)))
+
+
+def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
+    closing = wanted.get("status") == "CLOSED"
+    if closing and not wanted.get("disposition") and not case.get("disposition"):
+        raise InvalidInputError("status CLOSED needs a disposition: case %s has none, so give one (for example "
+                                "TRUE_POSITIVE or FALSE_POSITIVE)." % case.get("unit21_id"))
+    fields, body, unknown = plan_update(case, wanted, lists, custom_data_mode)
+    unit21_id = case.get("unit21_id")
+    if unknown:
+        module.warn("Unit21 did not return %s for case %s, so %s cannot be compared and %s sent on every run."
+                    % (", ".join(unknown), unit21_id, "it" if len(unknown) == 1 else "they",
+                       "is" if len(unknown) == 1 else "are"))
+    shown = sorted(wanted)
+    if not body:
+        return dict(changed=changed, case=case, unit21_id=_integer_or_text(unit21_id), changed_fields=[],
+                    diff=dict(before=diff_view(case, shown), after=diff_view(case, shown)))
+    if "EXTERNAL" not in _sources(case):
+        raise InvalidInputError("Case %s would need changes to %s, but only cases created through the API (source "
+                                "EXTERNAL) can be updated; this one was made inside Unit21 (source %s)."
+                                % (unit21_id, ", ".join(fields), "/".join(_sources(case)) or "unknown"))
+    list_strategy = None
+    if any(field in body for field in LIST_FIELDS):
+        list_strategy = unit21.LIST_MERGE_REPLACE if lists == REPLACE else unit21.LIST_MERGE_UNION
+    merge_custom = None
+    if "custom_data" in body:
+        merge_custom = custom_data_mode == MERGE
+    if module.check_mode:
+        after = predicted_case(case, body, lists, custom_data_mode)
+    else:
+        client.update_case(unit21_id, body, list_merge_strategy=list_strategy, merge_custom_data=merge_custom)
+        after = client.get_case(unit21_id)
+    return dict(changed=True, case=after, unit21_id=_integer_or_text(unit21_id), changed_fields=fields,
+                diff=dict(before=diff_view(case, shown), after=diff_view(after, shown)))
+
+
+def _sources(case):
+    source = case.get("source")
+    if isinstance(source, str):
+        return [source]
+    return list(source or [])
+
+
+# -- case_info ---------------------------------------------------------------------------
+
+def list_filters(params):
+    """The /cases/list filters and options the task gives, checked (dates become epoch seconds)."""
+    filters = {}
+    for name, kind in LIST_FILTERS.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if kind == "epoch":
+            filters[name] = to_epoch(value, name)
+        elif kind == "status":
+            filters[name] = _unique([_status(v, name) for v in value])
+        elif kind == "source":
+            sources = [str(v).strip().upper() for v in value]
+            bad = [v for v in sources if v not in SOURCES]
+            if bad:
+                raise InvalidInputError("%s must be INTERNAL or EXTERNAL, got %s." % (name, ", ".join(map(repr, bad))))
+            filters[name] = _unique(sources)
+        elif kind == "int":
+            filters[name] = [_integer(v, "%s[%d]" % (name, i)) for i, v in enumerate(value)]
+        elif kind == "tag_filter":
+            for tag in value:
+                if not isinstance(tag, str) or not tag.split(":", 1)[0].strip():
+                    raise InvalidInputError("tag_filters entries must be key or key:value, got %r." % (tag,))
+            filters[name] = list(value)
+        else:
+            filters[name] = [str(v) for v in value]
+    options = dict((name, True) for name in INCLUDE_OPTIONS if params.get(name))
+    if options:
+        filters["options"] = options
+    return filters
+
+
+def run_case_info(module, client):
+    """The ``case_info`` module for provider unit21."""
+    params = module.params
+    limit = params.get("limit")
+    limit = 500 if limit is None else limit
+    if limit < 1:
+        raise InvalidInputError("limit must be 1 or more, got %d." % limit)
+    filters = list_filters(params)
+    if params.get("ids") is not None:
+        given = sorted(name for name in filters)
+        if given:
+            raise InvalidInputError("ids cannot be combined with list filters or include options (%s): a case is read "
+                                    "whole by its unit21_id." % ", ".join(given))
+        ids = _unique([str(i).strip() for i in params["ids"] if str(i).strip()])
+        for unit21_id in ids:
+            _checked_unit21_id(unit21_id, "ids")
+        cases, missing = [], []
+        for unit21_id in ids:
+            try:
+                cases.append(client.get_case(unit21_id))
+            except NotFoundError:
+                missing.append(unit21_id)
+        return dict(changed=False, cases=cases, total=len(cases), total_count=len(cases), missing_ids=missing)
+    cases, total = client.list_cases(filters, limit=limit)
+    return dict(changed=False, cases=cases, total=total, total_count=total, missing_ids=[])

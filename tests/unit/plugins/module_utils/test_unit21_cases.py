@@ -1,0 +1,372 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, caseops.desk maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit21 case logic over a spec'd mock client: input checks, comparison, the 409 path, check mode, recovery."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from unittest import mock
+
+import pytest
+
+from ansible_collections.caseops.desk.plugins.module_utils import unit21_cases
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ConflictError, InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.unit21 import Unit21Client
+
+CASE_PARAMS = ("case_id", "unit21_id", "title", "body", "status", "disposition", "disposition_notes", "start_date",
+               "end_date", "tags", "queue_id", "alerts", "events", "entities", "custom_data")
+
+
+def module_with(check_mode=False, **params):
+    values = dict((name, None) for name in CASE_PARAMS)
+    values.update(provider="unit21", state="present", lists="merge", custom_data_mode="merge")
+    values.update(params)
+    return mock.Mock(params=values, check_mode=check_mode)
+
+
+@pytest.fixture
+def client():
+    return mock.create_autospec(Unit21Client, instance=True)
+
+
+def stored(unit21_id=100001, **fields):
+    """A case as the sandbox's GET shows it."""
+    case = dict(unit21_id=unit21_id, case_id="ext-1", title="Fraud ring", description="Six accounts", status="OPEN",
+                disposition=None, disposition_notes=None, disposition_at=None, dispositioned_by=None,
+                created_at=1767225600, created_by="api@example", start_date=1767225600, end_date=None,
+                source=["EXTERNAL"], assigned_to=None, queue_id=None, tags=["source:ci"], custom_data={},
+                entities=[{"entity_id": "user-1", "entity_type": None}],
+                events=[{"event_id": "txn-1", "event_type": "transaction"}], alerts=[7], actions=[])
+    case.update(fields)
+    return case
+
+
+# -- input checks (nothing sent) -----------------------------------------------------
+
+@pytest.mark.parametrize("params, message", [
+    (dict(case_id=None), "case_id or unit21_id is required"),
+    (dict(status="shut"), "status must be OPEN or CLOSED"),
+    (dict(status="closed"), "status CLOSED needs a disposition"),
+    (dict(tags=["nocolon"]), "key:value"),
+    (dict(tags=[":value"]), "key:value"),
+    (dict(queue_id="q1"), "queue_id must be an integer"),
+    (dict(alerts=[1, "x"]), "alerts[1] must be an integer"),
+    (dict(events=["txn-1"]), "events[0] must be a dictionary"),
+    (dict(events=[{"event_id": "t", "event_type": "payment"}]), "event_type must be transaction or action"),
+    (dict(events=[{"event_type": "action"}]), "events[0] needs an event_id"),
+    (dict(events=[{"event_id": "t", "event_type": "action", "x": 1}]), "unknown keys x"),
+    (dict(entities=[""]), "entities[0] must be an entity_id"),
+    (dict(custom_data={"a": {"b": {"c": {"d": 1}}}}), "at most 3 levels"),
+    (dict(custom_data={"caseops_desk_media": []}), "kept by caseops.desk.case_attachment"),
+    (dict(start_date="yesterday"), "start_date must be a date"),
+    (dict(start_date="2026-02-01", end_date="2026-01-01"), "end_date (1767225600) is before start_date"),
+    (dict(title="t" * 257), "title may be at most 256 characters"),
+    (dict(body="d" * 1025), "body (the case description) may be at most 1024"),
+    (dict(case_id="c" * 129), "case_id may be at most 128"),
+    (dict(title="  "), "title must not be empty"),
+    (dict(unit21_id="ext-1"), "numeric case ids"),
+    (dict(state="absent"), "Unit21 has no delete"),
+])
+def test_bad_input_is_refused_before_any_request(client, params, message):
+    values = dict(case_id="ext-1", title="Fraud ring")
+    values.update(params)
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(**values), client)
+    assert message in caught.value.msg
+    assert client.method_calls == []
+
+
+def test_desired_fields_are_normalised():
+    case_id, wanted = unit21_cases.desired_case(dict(
+        case_id="ext-1", title="T", body="D", status="closed", disposition="TRUE_POSITIVE", start_date="2026-01-01",
+        end_date=1767312000, tags=["a:1", "a:1"], queue_id="12", alerts=["5"],
+        events=[{"event_id": "t1", "event_type": "action"}, {"event_id": "t1", "event_type": "action"}],
+        entities=["u1"], custom_data={"k": {"n": 1}}))
+    assert case_id == "ext-1"
+    assert wanted == dict(title="T", description="D", status="CLOSED", disposition="TRUE_POSITIVE",
+                          start_date=1767225600, end_date=1767312000, tags=["a:1"], queue_id=12, alerts=[5],
+                          events=[{"event_id": "t1", "event_type": "action"}], entities=["u1"], custom_data={"k": {"n": 1}})
+
+
+# -- comparison ------------------------------------------------------------------------
+
+def test_same_case_in_other_spellings_is_unchanged():
+    case = stored(status="open", start_date="1767225600", alerts=["7"], tags=["b:2", "source:ci"])
+    wanted = unit21_cases.desired_case(dict(case_id="ext-1", title="Fraud ring", body="Six accounts", status="OPEN",
+                                            start_date="2026-01-01T00:00:00Z", tags=["source:ci"], alerts=[7],
+                                            entities=["user-1"], events=[{"event_id": "txn-1", "event_type": "transaction"}],
+                                            custom_data={}))[1]
+    assert unit21_cases.plan_update(case, wanted) == ([], {}, [])
+
+
+def test_merge_sends_only_missing_items_and_replace_sends_the_whole_list():
+    case = stored(tags=["a:1", "b:2"])
+    assert unit21_cases.plan_update(case, {"tags": ["b:2", "c:3"]})[1] == {"tags": ["c:3"]}
+    assert unit21_cases.plan_update(case, {"tags": ["b:2"]})[1] == {}
+    assert unit21_cases.plan_update(case, {"tags": ["b:2"]}, lists="replace")[1] == {"tags": ["b:2"]}
+    assert unit21_cases.plan_update(case, {"tags": ["b:2", "a:1"]}, lists="replace")[1] == {}
+    assert unit21_cases.plan_update(case, {"tags": []}, lists="replace")[1] == {"tags": []}
+
+
+def test_events_compare_by_id_and_type():
+    case = stored()
+    other_type = [{"event_id": "txn-1", "event_type": "action"}]
+    assert unit21_cases.plan_update(case, {"events": other_type})[1] == {"events": other_type}
+
+
+def test_custom_data_merge_is_a_deep_subset_and_replace_keeps_linked_media():
+    media = [{"name": "a.pdf", "sha256": "00"}]
+    case = stored(custom_data={"a": {"x": 1, "y": 2}, "b": 1, "caseops_desk_media": media})
+    assert unit21_cases.plan_update(case, {"custom_data": {"a": {"x": 1}}})[1] == {}
+    assert unit21_cases.plan_update(case, {"custom_data": {"a": {"x": 3}}})[1] == {"custom_data": {"a": {"x": 3}}}
+    body = unit21_cases.plan_update(case, {"custom_data": {"b": 1}}, custom_data_mode="replace")[1]
+    assert body == {"custom_data": {"b": 1, "caseops_desk_media": media}}
+    exact = {"a": {"x": 1, "y": 2}, "b": 1}
+    assert unit21_cases.plan_update(case, {"custom_data": exact}, custom_data_mode="replace")[1] == {}
+
+
+def test_fields_not_returned_are_sent_and_reported():
+    case = stored()
+    del case["tags"]
+    changed, body, unknown = unit21_cases.plan_update(case, {"tags": ["a:1"], "title": "Fraud ring"})
+    assert (changed, body, unknown) == (["tags"], {"tags": ["a:1"]}, ["tags"])
+
+
+def test_disposition_notes_fall_back_to_the_newest_action():
+    case = stored(actions=[{"disposition_notes": "old"}, {"disposition_notes": "new"}])
+    del case["disposition_notes"]
+    assert unit21_cases.plan_update(case, {"disposition_notes": "new"})[1] == {}
+
+
+# -- identity by unit21_id -----------------------------------------------------------------
+
+def test_unit21_id_unchanged_is_one_get(client):
+    client.get_case.return_value = stored()
+    result = unit21_cases.run_case(module_with(unit21_id="100001", title="Fraud ring"), client)
+    assert result["changed"] is False and result["unit21_id"] == 100001 and result["changed_fields"] == []
+    assert client.method_calls == [mock.call.get_case("100001")]
+
+
+def test_close_sends_status_and_disposition_in_one_update(client):
+    closed = stored(status="CLOSED", disposition="TRUE_POSITIVE")
+    client.get_case.side_effect = [stored(), closed]
+    result = unit21_cases.run_case(module_with(unit21_id=100001, status="closed", disposition="TRUE_POSITIVE"), client)
+    client.update_case.assert_called_once_with(100001, {"status": "CLOSED", "disposition": "TRUE_POSITIVE"},
+                                               list_merge_strategy=None, merge_custom_data=None)
+    assert result["changed"] is True and result["changed_fields"] == ["disposition", "status"]
+    assert result["diff"]["before"]["status"] == "OPEN" and result["diff"]["after"]["status"] == "CLOSED"
+
+
+def test_close_with_the_cases_own_disposition(client):
+    client.get_case.return_value = stored(disposition="UNRESOLVED")
+    unit21_cases.run_case(module_with(unit21_id=100001, status="CLOSED"), client)
+    assert client.update_case.call_args[0][1] == {"status": "CLOSED"}
+
+
+def test_close_without_any_disposition_is_refused_before_writing(client):
+    client.get_case.return_value = stored()
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(unit21_id=100001, status="CLOSED"), client)
+    assert "has none" in caught.value.msg
+    client.update_case.assert_not_called()
+
+
+def test_list_and_custom_data_options_follow_the_modes(client):
+    client.get_case.return_value = stored()
+    unit21_cases.run_case(module_with(unit21_id=100001, tags=["new:1"], custom_data={"k": 1}), client)
+    assert client.update_case.call_args == mock.call(100001, {"tags": ["new:1"], "custom_data": {"k": 1}},
+                                                     list_merge_strategy="union", merge_custom_data=True)
+    client.update_case.reset_mock()
+    unit21_cases.run_case(module_with(unit21_id=100001, entities=["user-2"], custom_data={"k": 1}, lists="replace",
+                                      custom_data_mode="replace"), client)
+    assert client.update_case.call_args == mock.call(100001, {"entities": ["user-2"], "custom_data": {"k": 1}},
+                                                     list_merge_strategy="replace", merge_custom_data=False)
+
+
+def test_missing_unit21_id_is_a_clear_error(client):
+    client.get_case.side_effect = NotFoundError("nope", status=404)
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(unit21_id=5, title="x"), client)
+    assert "no case with unit21_id 5" in caught.value.msg
+
+
+def test_unit21_id_of_another_case_id_is_refused(client):
+    client.get_case.return_value = stored(case_id="other")
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(unit21_id=100001, case_id="ext-1"), client)
+    assert "'other', not 'ext-1'" in caught.value.msg
+
+
+def test_internal_case_is_returned_when_it_matches_and_refused_when_it_would_change(client):
+    client.get_case.return_value = stored(source=["INTERNAL"], case_id=None)
+    assert unit21_cases.run_case(module_with(unit21_id=100001, title="Fraud ring"), client)["changed"] is False
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(unit21_id=100001, title="Other"), client)
+    assert "only cases created through the API" in caught.value.msg
+    client.update_case.assert_not_called()
+
+
+def test_check_mode_predicts_the_update_without_sending(client):
+    client.get_case.return_value = stored(custom_data={"a": {"x": 1}})
+    result = unit21_cases.run_case(module_with(check_mode=True, unit21_id=100001, tags=["n:1"], entities=["user-2"],
+                                               custom_data={"a": {"y": 2}}), client)
+    client.update_case.assert_not_called()
+    assert result["changed"] is True
+    assert result["case"]["tags"] == ["source:ci", "n:1"]
+    assert result["case"]["custom_data"] == {"a": {"x": 1, "y": 2}}
+    assert result["diff"]["after"]["entities"] == ["user-1", "user-2"]
+
+
+# -- identity by case_id -------------------------------------------------------------------
+
+def test_create_sends_the_fields_with_a_start_date_and_reads_back(client):
+    client.create_case.return_value = {"case_id": "ext-1", "unit21_id": 100009, "previously_existed": False}
+    client.get_case.return_value = stored(100009)
+    with mock.patch.object(unit21_cases.time, "time", return_value=1767225600.5):
+        result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring", tags=["source:ci"]), client)
+    body = client.create_case.call_args[0][0]
+    assert body == {"case_id": "ext-1", "title": "Fraud ring", "tags": ["source:ci"], "start_date": 1767225600}
+    assert callable(client.create_case.call_args[1]["recover"])
+    assert result["changed"] is True and result["unit21_id"] == 100009 and result["diff"]["before"] == {}
+    client.get_case.assert_called_once_with(100009)
+
+
+def test_conflict_finds_the_case_and_updates_only_what_differs(client):
+    client.create_case.side_effect = ConflictError("exists", status=409)
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.get_case.side_effect = [stored(), stored(title="New title")]
+    result = unit21_cases.run_case(module_with(case_id="ext-1", title="New title", body="Six accounts"), client)
+    client.find_case.assert_called_once_with("ext-1")
+    client.update_case.assert_called_once_with(100001, {"title": "New title"}, list_merge_strategy=None,
+                                               merge_custom_data=None)
+    assert result["changed"] is True and result["changed_fields"] == ["title"]
+
+
+def test_conflict_with_nothing_to_change_is_unchanged(client):
+    client.create_case.side_effect = ConflictError("exists", status=409)
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.get_case.return_value = stored()
+    result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
+    assert result["changed"] is False
+    client.update_case.assert_not_called()
+
+
+def test_conflict_without_a_findable_case_is_explained(client):
+    client.create_case.side_effect = ConflictError("exists", status=409)
+    client.find_case.return_value = None
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
+    assert "pass its unit21_id" in caught.value.msg
+
+
+def test_recover_returns_the_found_unit21_id_and_the_case_is_compared(client):
+    def create(fields, recover):
+        client.find_case.return_value = {"unit21_id": 100003, "case_id": "ext-1"}
+        return {"case_id": "ext-1", "unit21_id": recover(), "recovered": True}
+
+    client.create_case.side_effect = create
+    client.get_case.return_value = stored(100003)
+    result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
+    assert result["changed"] is True and result["unit21_id"] == 100003
+    client.update_case.assert_not_called()
+
+
+def test_recover_says_none_when_nothing_landed(client):
+    seen = []
+
+    def create(fields, recover):
+        client.find_case.return_value = None
+        seen.append(recover())
+        return {"case_id": "ext-1", "unit21_id": 100004, "previously_existed": False}
+
+    client.create_case.side_effect = create
+    client.get_case.return_value = stored(100004)
+    unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
+    assert seen == [None]
+
+
+def test_check_mode_searches_and_predicts_a_create(client):
+    client.find_case.return_value = None
+    result = unit21_cases.run_case(module_with(check_mode=True, case_id="ext-1", title="Fraud ring",
+                                               entities=["u1"]), client)
+    assert client.method_calls == [mock.call.find_case("ext-1")]
+    assert result["changed"] is True and result["unit21_id"] is None
+    assert result["case"]["case_id"] == "ext-1" and result["case"]["status"] == "OPEN"
+    assert result["diff"]["after"]["entities"] == ["u1"]
+
+
+def test_check_mode_predicts_an_update_of_an_existing_case(client):
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.get_case.return_value = stored()
+    result = unit21_cases.run_case(module_with(check_mode=True, case_id="ext-1", title="Other"), client)
+    assert result["changed"] is True and result["case"]["title"] == "Other"
+    client.create_case.assert_not_called()
+    client.update_case.assert_not_called()
+
+
+def test_without_title_an_existing_case_is_found_and_a_missing_one_explained(client):
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.get_case.return_value = stored()
+    assert unit21_cases.run_case(module_with(case_id="ext-1", tags=["source:ci"]), client)["changed"] is False
+    client.find_case.return_value = None
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(case_id="ext-1", tags=["a:b"]), client)
+    assert "title is required to create" in caught.value.msg
+    client.create_case.assert_not_called()
+
+
+def test_unreturned_fields_warn(client):
+    case = stored()
+    del case["tags"]
+    client.get_case.return_value = case
+    module = module_with(unit21_id=100001, tags=["source:ci"])
+    unit21_cases.run_case(module, client)
+    assert "cannot be compared" in module.warn.call_args[0][0]
+
+
+# -- case_info ------------------------------------------------------------------------------
+
+INFO_PARAMS = tuple(unit21_cases.LIST_FILTERS) + unit21_cases.INCLUDE_OPTIONS
+
+
+def info_module(**params):
+    values = dict((name, None) for name in INFO_PARAMS)
+    values.update(provider="unit21", ids=None, filter=None, sort=None, limit=500)
+    values.update(params)
+    return mock.Mock(params=values, check_mode=False)
+
+
+def test_filters_are_checked_and_converted(client):
+    client.list_cases.return_value = ([{"unit21_id": 1}], 1)
+    result = unit21_cases.run_case_info(info_module(
+        statuses=["open", "OPEN"], sources=["external"], created_after="2026-01-01", associated_alerts=["3"],
+        tag_filters=["source", "k:v"], include_actions=True, include_checklist=False, limit=70), client)
+    client.list_cases.assert_called_once_with(
+        {"statuses": ["OPEN"], "sources": ["EXTERNAL"], "created_after": 1767225600, "associated_alerts": [3],
+         "tag_filters": ["source", "k:v"], "options": {"include_actions": True}}, limit=70)
+    assert result == dict(changed=False, cases=[{"unit21_id": 1}], total=1, total_count=1, missing_ids=[])
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(statuses=["pending"]), "statuses must be OPEN or CLOSED"),
+    (dict(sources=["api"]), "sources must be INTERNAL or EXTERNAL"),
+    (dict(limit=0), "limit must be 1 or more"),
+    (dict(created_before="soon"), "created_before must be a date"),
+    (dict(tag_filters=[":v"]), "tag_filters entries"),
+    (dict(ids=["ext-1"]), "numeric case ids"),
+    (dict(ids=["1"], statuses=["OPEN"]), "ids cannot be combined"),
+])
+def test_info_bad_input_sends_nothing(client, params, message):
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case_info(info_module(**params), client)
+    assert message in caught.value.msg
+    assert client.method_calls == []
+
+
+def test_ids_are_read_one_by_one_and_missing_reported(client):
+    client.get_case.side_effect = [{"unit21_id": 1}, NotFoundError("gone", status=404)]
+    result = unit21_cases.run_case_info(info_module(ids=["1", "999", "1", " "]), client)
+    assert client.get_case.call_args_list == [mock.call("1"), mock.call("999")]
+    assert result == dict(changed=False, cases=[{"unit21_id": 1}], total=1, total_count=1, missing_ids=["999"])
