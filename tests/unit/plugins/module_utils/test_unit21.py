@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import time
 
 import pytest
@@ -79,3 +80,103 @@ def test_rate_limit_waits_for_the_window_reset(server):
     unit21_client.transport.retry.sleep = slept.append
     assert unit21_client.get_case(7) == {"unit21_id": 7}
     assert len(slept) == 1 and 0.5 < slept[0] <= 2.5
+
+
+# -- case calls -------------------------------------------------------------------------
+
+def sent(server, index=-1):
+    return json.loads(server.requests[index]["body"])
+
+
+def test_create_duplicate_raises_conflict(server):
+    server.script = [Answer(409, {"error_code": "conflict", "message": "exists"})]
+    with pytest.raises(errors.ConflictError):
+        client(server).create_case({"case_id": "ext-1", "title": "t", "start_date": 1})
+    assert len(server.requests) == 1
+
+
+def test_create_dropped_asks_recover_and_never_resends(server):
+    server.script = [Answer(drop=True)]
+    asked = []
+
+    def recover():
+        asked.append(True)
+        return 100007
+
+    result = client(server, max_retries=3).create_case({"case_id": "ext-1", "title": "t", "start_date": 1}, recover=recover)
+    assert result == {"case_id": "ext-1", "unit21_id": 100007, "recovered": True}
+    assert asked == [True] and len(server.requests) == 1
+
+
+def test_update_body_carries_the_merge_options_only_when_given(server):
+    server.script = [Answer(200, {"unit21_id": 5, "case_id": "ext-1"})]
+    unit21_client = client(server)
+    unit21_client.update_case(5, {"title": "t"})
+    assert sent(server) == {"title": "t"}
+    unit21_client.update_case(5, {"tags": ["a:b"]}, list_merge_strategy="replace", merge_custom_data=False)
+    assert sent(server) == {"tags": ["a:b"], "options": {"list_merge_strategy": "replace", "merge_custom_data": False}}
+    assert server.requests[-1]["method"] == "PUT" and server.requests[-1]["path"] == "/v1/cases/5/update"
+
+
+def paged(total, case_id_of=lambda n: "c%d" % n):
+    """A /cases/list that pages ``total`` cases like Unit21: offset is a page number."""
+    def answer(request):
+        body = json.loads(request["body"])
+        start = (body["offset"] - 1) * body["limit"]
+        items = [{"unit21_id": n, "case_id": case_id_of(n)} for n in range(start + 1, min(total, start + body["limit"]) + 1)]
+        return Answer(200, {"cases": items, "response_count": len(items), "total_count": total})
+    return answer
+
+
+@pytest.mark.parametrize("total, limit, pages, count", [
+    (120, 30, [(1, 30)], 30),
+    (120, 50, [(1, 50)], 50),
+    (120, 70, [(1, 50), (2, 50)], 70),
+    (120, 120, [(1, 50), (2, 50), (3, 50)], 120),
+    (100, None, [(1, 50), (2, 50)], 100),
+    (100, 500, [(1, 50), (2, 50)], 100),
+    (0, None, [(1, 50)], 0),
+])
+def test_list_paging_math(server, total, limit, pages, count):
+    server.script = paged(total)
+    cases, reported = client(server).list_cases({"statuses": ["OPEN"]}, limit=limit)
+    assert [(sent(server, i)["offset"], sent(server, i)["limit"]) for i in range(len(server.requests))] == pages
+    assert len(cases) == count and reported == total
+    assert [c["unit21_id"] for c in cases] == list(range(1, count + 1))
+    assert all(sent(server, i)["statuses"] == ["OPEN"] for i in range(len(server.requests)))
+
+
+def test_find_case_walks_from_the_last_page_back(server):
+    server.script = paged(230)
+    found = client(server).find_case("c60")
+    # Page 1 first (where it may sit when there are few cases), then 5, 4, 3, 2: found on page 2.
+    assert [sent(server, i)["offset"] for i in range(len(server.requests))] == [1, 5, 4, 3, 2]
+    assert found["unit21_id"] == 60
+    assert all(sent(server, i)["sources"] == ["EXTERNAL"] and sent(server, i)["limit"] == 50
+               for i in range(len(server.requests)))
+
+
+def test_find_case_newest_costs_two_requests_and_absent_costs_one_per_page(server):
+    server.script = paged(230)
+    assert client(server).find_case("c230")["unit21_id"] == 230
+    assert len(server.requests) == 2
+    server.requests[:] = []
+    assert client(server).find_case("nope") is None
+    assert len(server.requests) == 5
+
+
+def test_find_case_on_a_short_first_page_is_one_request(server):
+    server.script = paged(12)
+    assert client(server).find_case("nope") is None
+    assert len(server.requests) == 1
+
+
+def test_forbidden_names_the_missing_permission(server):
+    server.script = [Answer(403, {"error_code": "forbidden", "message": "Forbidden."})]
+    with pytest.raises(errors.AccessDeniedError) as caught:
+        client(server).create_case({"case_id": "ext-1", "title": "t", "start_date": 1})
+    assert "needs write access to cases" in caught.value.msg
+    server.requests[:] = []
+    with pytest.raises(errors.AccessDeniedError) as caught:
+        client(server).list_page({}, 1)
+    assert "needs read access to cases" in caught.value.msg
