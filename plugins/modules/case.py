@@ -9,83 +9,95 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: case
-short_description: Ensure a support case exists in CrowdStrike Falcon Message Center
+short_description: Ensure a case exists in CrowdStrike Falcon Message Center or Unit21
 version_added: 0.1.0
 description:
-  - Opens a Falcon Message Center support case unless one with the same O(title) and O(type) already exists.
+  - With O(provider=falcon) (the default), opens a Falcon Message Center support case unless one with the same
+    O(title) and O(type) already exists.
   - "Falcon cases cannot be changed through the API: once opened, CrowdStrike works on them and only comments
     (M(caseops.desk.case_activity)) and attachments (M(caseops.desk.case_attachment)) can be added. So this module
     looks for an existing case first and treats it as the one you asked for: a case whose title and type are exactly
     O(title) and O(type) (and, if you say so, whose status is open, see O(match_status)) is I(present), and nothing
     is sent. When several cases match, the most recently created one is returned."
-  - If the existing case differs from what you asked for (its body, detections or incidents), the module warns and
-    leaves it as it is, since there is no way to update it.
-  - A create that fails in a way that hides whether Falcon applied it (a timeout, a dropped connection, a gateway
-    error) is never sent again blindly; the module searches for the case first and returns it if it was created.
+  - If the existing Falcon case differs from what you asked for (its body, detections or incidents), the module warns
+    and leaves it as it is, since there is no way to update it.
+  - With O(provider=unit21), ensures a Unit21 case with the given fields exists, identified by your own O(case_id) or by
+    Unit21's O(unit21_id). It creates the case when needed, and otherwise updates only the fields that differ, in one
+    request. Closing and reopening is done through O(status) (with a O(disposition) to close).
+  - "Unit21 has no lookup by O(case_id): the module tries to create the case, and a 409 answer (the case_id exists) makes
+    it search C(/cases/list) for the case, 50 API-created cases per request, newest first. In the worst case that costs
+    one request per 50 cases created through the API. Pass O(unit21_id) (returned as RV(unit21_id)) to skip the search:
+    the case is then read with a single request."
+  - A create that fails in a way that hides whether it was applied (a timeout, a dropped connection, a gateway error)
+    is never sent again blindly; the module searches for the case first and continues with it if it was created.
 author:
   - caseops.desk maintainers (@caseops)
 options:
   provider:
     description:
       - The case system.
+      - Each option below says which provider it applies to; an option of the other provider is refused.
     type: str
-    choices: [falcon]
+    choices: [falcon, unit21]
     default: falcon
   state:
     description:
-      - V(present) opens the case unless it exists.
-      - V(absent) is refused with an explanation, because Falcon cases cannot be deleted or closed through the API.
+      - V(present) ensures the case exists (and, for Unit21, holds the given fields).
+      - V(absent) is refused with an explanation. Falcon cases cannot be deleted or closed through the API, and Unit21 has
+        no delete (close a Unit21 case with O(status=CLOSED) and a O(disposition) instead).
     type: str
     choices: [present, absent]
     default: present
   title:
     description:
-      - The case title. Together with O(type), it identifies the case.
+      - The case title.
+      - Falcon (required) - together with O(type), it identifies the case.
+      - Unit21 - at most 256 characters; needed to create the case, optional for an existing one.
     type: str
-    required: true
   body:
     description:
-      - The text of the case, sent when the case is opened.
-      - Required to open a case; when a matching case already exists it is not needed.
+      - The text of the case.
+      - Falcon - sent when the case is opened. Required to open a case; when a matching case already exists it is not
+        needed.
+      - Unit21 - the case C(description), at most 1024 characters.
     type: str
     aliases: [content, description]
   type:
     description:
-      - The case type. Together with O(title), it identifies the case.
+      - Falcon only, and required for Falcon. The case type. Together with O(title), it identifies the case.
       - "Known types: V(fc:contact), V(fc:detection-support), V(fc:falcon-product-support), V(fc:incident-support).
         Another C(fc:) type is sent as given, with a warning, since the API may know types the documentation does not."
     type: str
-    required: true
     aliases: [case_type]
   detections:
     description:
-      - Detections the case is about, for O(type=fc:detection-support).
+      - Falcon only. Detections the case is about, for O(type=fc:detection-support).
       - Each item is a detection ID (for example V(ldt:0123456789abcdef0123456789abcdef:123456)), or a dictionary
         with the keys C(id) and, optionally, C(url) and C(product).
     type: list
     elements: raw
   incidents:
     description:
-      - Incidents the case is about, for O(type=fc:incident-support).
+      - Falcon only. Incidents the case is about, for O(type=fc:incident-support).
       - Each item is an incident ID (for example V(inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210)),
         or a dictionary with the keys C(id) and, optionally, C(url).
     type: list
     elements: raw
   user_uuid:
     description:
-      - The UUID of the Falcon user who opens the case (not an e-mail address).
+      - Falcon only. The UUID of the Falcon user who opens the case (not an e-mail address).
     type: str
   malware_submission_id:
     description:
-      - The ID of a malware submission the case is about.
+      - Falcon only. The ID of a malware submission the case is about.
     type: str
   recon_rule_type:
     description:
-      - The Falcon Recon rule type the case is about.
+      - Falcon only. The Falcon Recon rule type the case is about.
     type: str
   match_status:
     description:
-      - Which existing cases count as the one you asked for.
+      - Falcon only. Which existing cases count as the one you asked for.
       - V(any) matches a case with the same title and type whatever its status.
       - V(open) only matches cases waiting for your response or for review (status C(1) or C(2)), so a new case is
         opened when the earlier one was closed.
@@ -94,27 +106,135 @@ options:
     default: any
   match_filter:
     description:
-      - An extra FQL filter an existing case must also match to count, for example V(case.created_time:>'2026-01-01T00:00:00Z').
+      - Falcon only. An extra FQL filter an existing case must also match to count, for example
+        V(case.created_time:>'2026-01-01T00:00:00Z').
     type: str
+  case_id:
+    description:
+      - Unit21 only. Your own id for the case (at most 128 characters), unique in your Unit21 organisation. It identifies
+        the case, which is created when it does not exist.
+      - One of O(case_id) and O(unit21_id) is required with Unit21. It cannot be changed once the case exists.
+    type: str
+  unit21_id:
+    description:
+      - Unit21 only. Unit21's numeric id of an existing case. The case is read with one request, no search.
+      - A O(unit21_id) that does not exist is an error (give O(case_id) alone to create a case).
+      - With O(case_id) as well, the case must have that case_id.
+    type: raw
+  status:
+    description:
+      - Unit21 only. V(OPEN) or V(CLOSED), in any letter case (returned upper case).
+      - Closing needs a O(disposition), unless the case already has one. Setting V(OPEN) on a closed case reopens it.
+        A status and disposition change is sent as one update.
+      - Without O(unit21_id), V(CLOSED) without O(disposition) is refused before any request.
+      - When a case is created without O(status), Unit21 opens it.
+    type: str
+  disposition:
+    description:
+      - Unit21 only. The disposition, a free label of at most 128 characters such as V(TRUE_POSITIVE),
+        V(FALSE_POSITIVE) or V(UNRESOLVED).
+    type: str
+  disposition_notes:
+    description:
+      - Unit21 only. Notes on the disposition.
+      - When Unit21 does not return it as a field of the case, the notes of the newest case action are compared.
+    type: str
+  start_date:
+    description:
+      - Unit21 only. When the case starts, as epoch seconds or an ISO 8601 date or date-time (no zone means UTC).
+      - Unit21 requires it on create; when not given, a new case starts now. It is never sent to an existing case
+        unless given.
+    type: raw
+  end_date:
+    description:
+      - Unit21 only. When the case ends, as epoch seconds or an ISO 8601 date or date-time. Not before O(start_date).
+    type: raw
+  tags:
+    description:
+      - Unit21 only. Tags of the form C(key:value).
+      - See O(lists) for how they combine with the case's tags.
+    type: list
+    elements: str
+  queue_id:
+    description:
+      - Unit21 only. The unit21_id of the case queue.
+    type: int
+  alerts:
+    description:
+      - Unit21 only. The unit21_ids of alerts linked to the case. See O(lists).
+    type: list
+    elements: int
+  events:
+    description:
+      - Unit21 only. Events linked to the case, each a dictionary with C(event_id) (your event id) and C(event_type)
+        (C(transaction) or C(action)). See O(lists).
+      - A bare event id is refused rather than guessed as a transaction, since Unit21 keys events by id and type.
+    type: list
+    elements: dict
+  entities:
+    description:
+      - Unit21 only. The entity_ids (your ids) of entities linked to the case. See O(lists).
+    type: list
+    elements: str
+  custom_data:
+    description:
+      - Unit21 only. Custom data of the case, a dictionary at most 3 levels of dictionaries deep.
+      - See O(custom_data_mode). The key C(caseops_desk_media) is kept by M(caseops.desk.case_attachment) and may not be
+        given.
+    type: dict
+  lists:
+    description:
+      - Unit21 only. How O(tags), O(alerts), O(events) and O(entities) combine with what the case already holds.
+      - V(merge) - the given items must be on the case; others stay. Only the missing items are sent.
+      - V(replace) - the case must hold exactly the given items; the whole list is sent when it differs.
+    type: str
+    choices: [merge, replace]
+    default: merge
+  custom_data_mode:
+    description:
+      - Unit21 only. How O(custom_data) combines with the case's custom data.
+      - V(merge) - the given keys must hold the given values (compared deeply); other keys stay.
+      - V(replace) - the custom data must be exactly O(custom_data), except the C(caseops_desk_media) key, whose current
+        value is kept so that what M(caseops.desk.case_attachment) linked is not forgotten.
+    type: str
+    choices: [merge, replace]
+    default: merge
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
-  - caseops.desk.attributes.falcon_group
+  - caseops.desk.unit21
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: Searches as usual and predicts the case it would open, without opening it.
+    details:
+      - Searches as usual and predicts the case it would open or the update it would send, without writing.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
-    details: The diff shows the case that would be opened; an existing case shows no difference.
+    details:
+      - Falcon - the diff shows the case that would be opened; an existing case shows no difference.
+      - Unit21 - the diff shows the fields the task sets, before and after.
+  action_group:
+    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
+      C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.falcon
+      - caseops.desk.unit21
+      - caseops.desk.all
 notes:
-  - Needs the Message Center Read and Write scopes on the Falcon API client.
-  - Identity is the exact title and type, so a title that carries something unique (a detection ID, a ticket number)
-    keeps unrelated cases apart.
-  - An existing case is found with an FQL search on the title and type, then compared exactly (case and whitespace
+  - Falcon needs the Message Center Read and Write scopes on the Falcon API client.
+  - Falcon identity is the exact title and type, so a title that carries something unique (a detection ID, a ticket
+    number) keeps unrelated cases apart.
+  - A Falcon case is found with an FQL search on the title and type, then compared exactly (case and whitespace
     included).
+  - Unit21 needs an API key with read and write access to cases. Only cases created through the API (source
+    C(EXTERNAL)) can be updated; a case made inside Unit21 is returned as it is when it already matches, and refused
+    when it would need a change.
+  - Unit21 fields are compared after normalising (status upper case, dates as epoch seconds, lists as sets), so a
+    re-run reports no change. A field Unit21 does not return for a case cannot be compared; it is sent on every run,
+    with a warning.
 seealso:
   - module: caseops.desk.case_info
   - module: caseops.desk.case_activity
@@ -155,13 +275,62 @@ EXAMPLES = r"""
       - id: inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210
   check_mode: true
   diff: true
+
+- name: Unit21 settings for every Unit21 task of the play
+  module_defaults:
+    group/caseops.desk.unit21:
+      unit21_api_key: "{{ vault_unit21_api_key }}"
+      unit21_base_url: https://sandbox1-api.unit21.com
+  block:
+    - name: A Unit21 case for an incident ticket (created once; re-runs update only what differs)
+      caseops.desk.case:
+        provider: unit21
+        case_id: "INC-{{ ticket }}"
+        title: "Suspicious transfers, ticket {{ ticket }}"
+        description: Six accounts moved $1M+ between them in four days.
+        start_date: "2026-11-20"
+        tags:
+          - source:caseops
+          - priority:high
+        entities:
+          - user-4711
+        events:
+          - event_id: txn-100002891
+            event_type: transaction
+        custom_data:
+          ticket: "{{ ticket }}"
+      register: u21_case
+
+    - name: Close it, addressed by Unit21's id (one read, no search)
+      caseops.desk.case:
+        provider: unit21
+        unit21_id: "{{ u21_case.unit21_id }}"
+        status: CLOSED
+        disposition: TRUE_POSITIVE
+        disposition_notes: Confirmed with the customer.
+
+    - name: Reopen it, and make its tags exactly these
+      caseops.desk.case:
+        provider: unit21
+        unit21_id: "{{ u21_case.unit21_id }}"
+        status: OPEN
+        tags:
+          - source:caseops
+        lists: replace
 """
 
 RETURN = r"""
 case:
   description:
-    - The case as the Message Center API returns it, whether just opened or found.
-    - In check mode, when the case would be opened, the fields that would be sent, with RV(case.id) null.
+    - The case as the API returns it, whether just created, found or updated (for Unit21, read back after the change).
+    - Falcon - in check mode, when the case would be opened, the fields that would be sent, with RV(case.id) null.
+    - Unit21 - in check mode, the predicted case; when it would be created, the fields that would be sent, with
+      RV(case.unit21_id) null.
+    - The keys listed below are Falcon's; a Unit21 case has C(unit21_id), C(case_id), C(title), C(description),
+      C(status), C(disposition), C(disposition_notes), C(disposition_at), C(dispositioned_by), C(created_at),
+      C(created_by), C(start_date), C(end_date) (epoch seconds), C(source), C(assigned_to), C(queue_id), C(tags),
+      C(custom_data), C(entities), C(events), C(alerts), C(rules), C(actions) and C(checklist), as far as Unit21
+      returns them.
   returned: success
   type: dict
   contains:
@@ -220,17 +389,33 @@ case:
     attachments: []
     created_time: "2026-11-26T09:15:00.000000Z"
 matches:
-  description: How many existing cases matched; more than one means the newest was returned (and a warning given).
-  returned: success
+  description:
+    - Falcon only. How many existing cases matched; more than one means the newest was returned (and a warning given).
+  returned: success and provider is falcon
   type: int
   sample: 1
+unit21_id:
+  description:
+    - Unit21 only. Unit21's id of the case; pass it as O(unit21_id) to skip the search by O(case_id) on later runs.
+    - Null in check mode when the case would be created.
+  returned: success and provider is unit21
+  type: int
+  sample: 100042
+changed_fields:
+  description:
+    - Unit21 only. The fields that were (or in check mode would be) set, in API names (O(body) is C(description)).
+    - Empty when nothing changed.
+  returned: success and provider is unit21
+  type: list
+  elements: str
+  sample: [disposition, status]
 """
 
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.caseops.desk.plugins.module_utils import falcon
-from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21, unit21_cases
+from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -238,9 +423,29 @@ CASE_TYPE_SHAPE = re.compile(r"^fc:[a-z0-9][a-z0-9_-]*$")
 LINK_KEYS = {"detections": ("id", "url", "product"), "incidents": ("id", "url")}
 # Fields compared with an existing case to warn about differences nobody can fix through the API.
 COMPARED_FIELDS = ("body", "detections", "incidents")
+FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
+               "match_filter")
+UNIT21_ONLY = ("case_id", "unit21_id", "status", "disposition", "disposition_notes", "start_date", "end_date", "tags",
+               "queue_id", "alerts", "events", "entities", "custom_data", "lists", "custom_data_mode")
+OPTION_OWNERS = dict([(name, ("falcon",)) for name in FALCON_ONLY] + [(name, ("unit21",)) for name in UNIT21_ONLY])
+OPTION_DEFAULTS = dict(match_status="any", lists="merge", custom_data_mode="merge")
 
 
 def run(module, client):
+    provider = module.params.get("provider") or "falcon"
+    check_provider_options(module.params, provider, OPTION_OWNERS, OPTION_DEFAULTS)
+    if provider == "unit21":
+        return unit21_cases.run_case(module, client)
+    return run_falcon(module, client)
+
+
+def build_client(params):
+    if params.get("provider") == "unit21":
+        return unit21.client_from_params(params)
+    return falcon.client_from_params(params)
+
+
+def run_falcon(module, client):
     params = module.params
     if params["state"] == "absent":
         raise InvalidInputError(
@@ -373,13 +578,13 @@ def _comparable(case, name):
 
 
 def main():
-    argument_spec = connection_argument_spec("falcon")
+    argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
-        provider=dict(type="str", choices=["falcon"], default="falcon"),
+        provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        title=dict(type="str", required=True),
+        title=dict(type="str"),
         body=dict(type="str", aliases=["content", "description"]),
-        type=dict(type="str", required=True, aliases=["case_type"]),
+        type=dict(type="str", aliases=["case_type"]),
         detections=dict(type="list", elements="raw"),
         incidents=dict(type="list", elements="raw"),
         user_uuid=dict(type="str"),
@@ -387,9 +592,25 @@ def main():
         recon_rule_type=dict(type="str"),
         match_status=dict(type="str", choices=["any", "open"], default="any"),
         match_filter=dict(type="str"),
+        case_id=dict(type="str"),
+        unit21_id=dict(type="raw"),
+        status=dict(type="str"),
+        disposition=dict(type="str"),
+        disposition_notes=dict(type="str"),
+        start_date=dict(type="raw"),
+        end_date=dict(type="raw"),
+        tags=dict(type="list", elements="str"),
+        queue_id=dict(type="int"),
+        alerts=dict(type="list", elements="int"),
+        events=dict(type="list", elements="dict"),
+        entities=dict(type="list", elements="str"),
+        custom_data=dict(type="dict"),
+        lists=dict(type="str", choices=["merge", "replace"], default="merge"),
+        custom_data_mode=dict(type="str", choices=["merge", "replace"], default="merge"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, falcon.client_from_params, run)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("provider", "falcon", ("title", "type"))])
+    run_module(module, build_client, run)
 
 
 if __name__ == "__main__":

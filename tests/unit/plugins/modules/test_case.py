@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
+from ansible_collections.caseops.desk.plugins.module_utils.unit21 import Unit21Client
 from ansible_collections.caseops.desk.plugins.modules import case
 
 UUID = "01234567-89ab-cdef-0123-456789abcdef"
@@ -169,3 +170,45 @@ def test_body_is_needed_only_to_create(client):
 def test_main_rejects_missing_title(run_main):
     result, failed = run_main(case, {"type": "fc:contact", "falcon_client_id": "x", "falcon_client_secret": "y"})
     assert failed and "title" in result["msg"]
+
+
+# -- provider dispatch -------------------------------------------------------------------
+
+def test_unit21_options_are_refused_for_falcon(client):
+    with pytest.raises(InvalidInputError) as caught:
+        case.run(module_with(case_id="ext-1", tags=["a:b"], lists="merge"), client)
+    assert caught.value.msg == ("case_id, tags do not apply to provider falcon: case_id is for unit21; tags is for unit21.")
+    assert client.method_calls == []
+
+
+def test_falcon_options_are_refused_for_unit21():
+    unit21_client = mock.create_autospec(Unit21Client, instance=True)
+    module = module_with(provider="unit21", type="fc:contact", match_status="any", case_id="ext-1")
+    with pytest.raises(InvalidInputError) as caught:
+        case.run(module, unit21_client)
+    assert "type does not apply to provider unit21" in caught.value.msg
+    assert unit21_client.method_calls == []
+
+
+def test_unit21_is_dispatched_to_the_unit21_logic():
+    unit21_client = mock.create_autospec(Unit21Client, instance=True)
+    unit21_client.get_case.return_value = {"unit21_id": 7, "case_id": "ext-1", "title": "Detection review",
+                                           "source": ["EXTERNAL"]}
+    module = module_with(provider="unit21", type=None, body=None, unit21_id="7", lists="merge", custom_data_mode="merge")
+    result = case.run(module, unit21_client)
+    assert result["changed"] is False and result["unit21_id"] == 7
+
+
+def test_build_client_picks_the_provider(monkeypatch):
+    monkeypatch.setattr(case.unit21, "client_from_params", lambda params: "u21")
+    monkeypatch.setattr(case.falcon, "client_from_params", lambda params: "falcon")
+    assert case.build_client({"provider": "unit21"}) == "u21"
+    assert case.build_client({"provider": "falcon"}) == "falcon"
+
+
+def test_main_needs_type_only_for_falcon(run_main):
+    result, failed = run_main(case, {"title": "x", "falcon_client_id": "x", "falcon_client_secret": "y"})
+    assert failed and "type" in result["msg"]
+    result, failed = run_main(case, {"provider": "unit21", "unit21_api_key": "k", "unit21_base_url": "http://127.0.0.1:9",
+                                     "status": "nope", "case_id": "ext-1"})
+    assert failed and "status must be OPEN or CLOSED" in result["msg"]

@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.caseops.desk.plugins.module_utils import runner
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
+from ansible_collections.caseops.desk.plugins.module_utils.unit21 import Unit21Client
 from ansible_collections.caseops.desk.plugins.modules import case_info
 
 
@@ -96,3 +97,32 @@ def test_main_without_requests_names_the_missing_library(run_main, monkeypatch):
     result, failed = run_main(case_info, {"filter": "case.status:'1'"})
     assert failed
     assert "requests" in result["msg"] and "Failed to import the required Python library" in result["msg"]
+
+
+def test_unit21_filters_are_refused_for_falcon(client):
+    with pytest.raises(InvalidInputError) as caught:
+        case_info.run(module_with(statuses=["OPEN"]), client)
+    assert "statuses does not apply to provider falcon" in caught.value.msg
+    assert client.method_calls == []
+
+
+def test_falcon_options_are_refused_for_unit21():
+    unit21_client = mock.create_autospec(Unit21Client, instance=True)
+    with pytest.raises(InvalidInputError) as caught:
+        case_info.run(module_with(provider="unit21", filter="case.status:'1'", sort="case.id.asc"), unit21_client)
+    assert "filter, sort do not apply to provider unit21" in caught.value.msg
+    assert unit21_client.method_calls == []
+
+
+def test_unit21_lists_through_the_client():
+    unit21_client = mock.create_autospec(Unit21Client, instance=True)
+    unit21_client.list_cases.return_value = ([{"unit21_id": 1}], 9)
+    result = case_info.run(module_with(provider="unit21", statuses=["closed"], limit=1), unit21_client)
+    unit21_client.list_cases.assert_called_once_with({"statuses": ["CLOSED"]}, limit=1)
+    assert result["total_count"] == 9 and result["cases"] == [{"unit21_id": 1}]
+
+
+def test_main_with_unit21_and_no_key_fails_clearly(run_main, monkeypatch):
+    monkeypatch.delenv("UNIT21_API_KEY", raising=False)
+    result, failed = run_main(case_info, {"provider": "unit21", "unit21_base_url": "http://127.0.0.1:9"})
+    assert failed and "unit21_api_key is required" in result["msg"]
