@@ -404,20 +404,15 @@ def run_case(module, client):
                                     "or leave unit21_id out." % (unit21_id, case.get("case_id"), case_id, case_id))
         return _converge(module, client, case, wanted, lists, custom_data_mode, changed=False)
 
-    if module.check_mode:
+    if module.check_mode or "title" not in wanted:
+        # Check mode cannot try the create; without a title the create would be refused anyway: search instead.
         found = client.find_case(case_id)
-        if found is None:
-            return _predict_create(case_id, wanted)
-        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
-                         changed=False)
-
-    if "title" not in wanted:
-        # Needed to create; an existing case is found through the 409 and needs none.
-        found = client.find_case(case_id)
-        if found is None:
+        if found is not None:
+            return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+                             changed=False)
+        if "title" not in wanted:
             raise InvalidInputError("title is required to create the Unit21 case %r, which does not exist yet." % case_id)
-        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
-                         changed=False)
+        return _predict_create(case_id, wanted)
 
     def recover():
         # After an ambiguous failure (dropped connection, gateway error): did the create land?

@@ -325,7 +325,7 @@ case:
     - The case as the API returns it, whether just created, found or updated (for Unit21, read back after the change).
     - Falcon - in check mode, when the case would be opened, the fields that would be sent, with RV(case.id) null.
     - Unit21 - in check mode, the predicted case; when it would be created, the fields that would be sent, with
-      RV(case.unit21_id) null.
+      RV(unit21_id) null.
     - The keys listed below are Falcon's; a Unit21 case has C(unit21_id), C(case_id), C(title), C(description),
       C(status), C(disposition), C(disposition_notes), C(disposition_at), C(dispositioned_by), C(created_at),
       C(created_by), C(start_date), C(end_date) (epoch seconds), C(source), C(assigned_to), C(queue_id), C(tags),

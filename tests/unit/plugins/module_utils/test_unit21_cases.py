@@ -317,6 +317,13 @@ def test_without_title_an_existing_case_is_found_and_a_missing_one_explained(cli
     client.create_case.assert_not_called()
 
 
+def test_check_mode_without_title_for_a_missing_case_is_the_same_error(client):
+    client.find_case.return_value = None
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(check_mode=True, case_id="ext-1", tags=["a:b"]), client)
+    assert "title is required to create" in caught.value.msg
+
+
 def test_unreturned_fields_warn(client):
     case = stored()
     del case["tags"]
