@@ -500,6 +500,7 @@ class Unit21API(VendorAPI):
             ("DELETE", "/webhooks/subscriptions", self.control_unsubscribe, "sandbox.unit21.subscription_delete"),
             ("GET", "/webhooks/deliveries", self.control_deliveries, "sandbox.unit21.deliveries"),
             ("POST", "/cases", self.control_create_case, "sandbox.unit21.internal_case"),
+            ("POST", "/cases/bulk", self.control_bulk_cases, "sandbox.unit21.bulk_cases"),
             ("GET", "/cases/{unit21_id}/media", self.control_media, "sandbox.unit21.case_media"),
         ]
         for method, path, handler, name in routes:
@@ -865,9 +866,44 @@ class Unit21API(VendorAPI):
         case = self._new_case(fields, created_by)
         return web.json_response(case_view(case))
 
+    async def control_bulk_cases(self, request):
+        """Many API (EXTERNAL) cases in one call, for paging tests: {"count": N, "template": {...}}.
+
+        ``{n}`` in any string of the template (also inside lists and objects) becomes 1..N.  Every
+        case is checked like a create before any is stored, so a bad template or a taken case_id
+        stores nothing.
+        """
+        body = await self._json(request, empty={})
+        if not isinstance(body, dict) or set(body) - {"count", "template"}:
+            raise _invalid("a bulk create takes only count and a template object")
+        count, template = body.get("count"), body.get("template") or {}
+        if not _is_int(count) or not 1 <= count <= 10000:
+            raise _invalid("count must be an integer from 1 to 10000")
+        if not isinstance(template, dict) or "{n}" not in str(template.get("case_id", "")):
+            raise _invalid("template must be an object whose case_id contains {n}")
+        template = dict({"title": "Bulk case {n}", "start_date": self._now()}, **template)
+        checked = [validate_case_fields(_numbered(template, n), creating=True) for n in range(1, count + 1)]
+        taken = [f["case_id"] for f in checked if self._case_id_taken(f["case_id"])]
+        if taken:
+            raise U21Error(409, "A case with case_id %s already exists" % json.dumps(taken[0]))
+        created = [self._new_case(fields) for fields in checked]
+        return web.json_response({"cases": [{"case_id": c["case_id"], "unit21_id": c["unit21_id"]} for c in created]},
+                                 status=201)
+
     async def control_media(self, request):
         case = self._case(request)
         return web.json_response({"media": [media_view(m) for m in case["media"]]})
+
+
+def _numbered(value, number):
+    """``value`` with every "{n}" in its strings replaced by ``number``."""
+    if isinstance(value, str):
+        return value.replace("{n}", str(number))
+    if isinstance(value, list):
+        return [_numbered(v, number) for v in value]
+    if isinstance(value, dict):
+        return dict((k, _numbered(v, number)) for k, v in value.items())
+    return value
 
 
 def _delays(body):

@@ -445,6 +445,23 @@ def test_control_internal_case_with_extra_fields(u21):
     assert u21.control("GET", "/cases/999/media").status_code == 404
 
 
+def test_control_bulk_cases_are_api_cases_numbered_from_one(u21):
+    response = u21.control("POST", "/cases/bulk", {"count": 60, "template": {"case_id": "bulk-{n}", "tags": ["batch:b{n}"]}})
+    assert response.status_code == 201, response.text
+    created = response.json()["cases"]
+    assert [c["case_id"] for c in created[:2]] == ["bulk-1", "bulk-2"] and len(created) == 60
+    page = u21.ok("POST", "/cases/list", {"offset": 2, "limit": 50, "sources": ["EXTERNAL"], "tag_filters": ["batch"]})
+    assert page["total_count"] == 60 and page["cases"][0]["case_id"] == "bulk-51"
+    assert page["cases"][0]["tags"] == ["batch:b51"] and page["cases"][0]["title"] == "Bulk case 51"
+    # A taken case_id or a bad field stores nothing.
+    assert u21.control("POST", "/cases/bulk", {"count": 61, "template": {"case_id": "bulk-{n}"}}).status_code == 409
+    assert u21.control("POST", "/cases/bulk", {"count": 2, "template": {"case_id": "x-{n}", "status": "NEW"}}).status_code == 400
+    assert u21.ok("POST", "/cases/list", {"offset": 1, "limit": 1})["total_count"] == 60
+    for body in ({"count": 0, "template": {"case_id": "y-{n}"}}, {"count": 2, "template": {"case_id": "same"}},
+                 {"count": 2, "template": {"case_id": "z-{n}"}, "extra": 1}):
+        assert u21.control("POST", "/cases/bulk", body).status_code == 400
+
+
 # -- through the real sandbox process (core + CLI) ------------------------------------------
 
 @pytest.fixture()
