@@ -303,7 +303,9 @@ class Transport:
         errors = self.redact(errors)
         status = response.status_code
         described = describe_errors(errors) or response.reason or "no error details"
-        msg = "%s %s %s returned HTTP %s: %s." % (self.vendor, method, self._path_of(url), status, described)
+        # The vendor's own message may already end a sentence.
+        msg = "%s %s %s returned HTTP %s: %s" % (self.vendor, method, self._path_of(url), status, described)
+        msg = msg if msg.endswith((".", "!", "?")) else msg + "."
         hint = self.error_hint(status, errors, self._path_of(url)) if self.error_hint else None
         if hint:
             msg = "%s %s" % (msg, hint)

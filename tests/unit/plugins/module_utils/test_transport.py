@@ -121,6 +121,18 @@ def test_client_errors_are_not_retried(server, clock):
     assert caught.value.status == 400
 
 
+@pytest.mark.parametrize("vendor_message, expected", [
+    ("bad filter", "returned HTTP 400: [400] bad filter."),
+    ("You do not have access to this resource.", "returned HTTP 400: [400] You do not have access to this resource. "),
+])
+def test_an_error_message_ends_one_sentence_once(server, clock, vendor_message, expected):
+    server.script = [Answer(400, {"errors": [{"code": 400, "message": vendor_message}]})]
+    with pytest.raises(errors.ApiError) as caught:
+        make_transport(server, clock).request("GET", "/q")
+    assert expected.strip() in caught.value.msg
+    assert ".." not in caught.value.msg
+
+
 def test_create_is_not_replayed_after_a_dropped_connection(server, clock):
     server.script = [Answer(drop=True), Answer(200, {"id": "second"})]
     with pytest.raises(errors.AmbiguousWriteError) as caught:
