@@ -54,7 +54,7 @@ def main():
         env.update(connection_env(sandbox.url))
         env.update(ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
         playbook = os.path.join(run_tests.REPO, "playbooks", "demo.yml")
-        print("==> ansible-playbook playbooks/demo.yml (credentials from FALCON_* and CLOUDFLARE_* environment variables)",
+        print("==> ansible-playbook playbooks/demo.yml (credentials from FALCON_*, CLOUDFLARE_* and UNIT21_* environment variables)",
               flush=True)
         result = subprocess.run(["ansible-playbook", playbook], env=env, check=False)
         first_run = len(vendor_requests(sandbox))
