@@ -33,6 +33,11 @@ MEDIA_EXTENSIONS = ("txt", "pdf", "mp4", "mov", "wmv", "avi", "mkv", "png", "jpg
 LIST_MERGE_UNION = "union"
 LIST_MERGE_REPLACE = "replace"
 WRITE_PATH_SUFFIXES = ("/create", "/update", "/link-media")
+# custom_data may nest at most this many objects (notes 2.1); lists add no level.
+CUSTOM_DATA_MAX_DEPTH = 3
+# The custom_data key where case_attachment records what it linked, {sha256: [name, ...]} (Unit21 cannot list media);
+# the case module keeps it when it replaces custom_data.
+MEDIA_RECORD_KEY = "caseops_desk_media"
 DOCUMENTED_HOSTS = ("https://api.unit21.com", "https://api.prod2.unit21.com", "https://api.prod1.eu-central-1.unit21.com",
                     "https://sandbox1-api.unit21.com", "https://sandbox2-api.unit21.com",
                     "https://api.sandbox1.eu-central-1.unit21.com")
@@ -151,6 +156,22 @@ class Unit21Client:
         if reply.is_recovered:
             return {"recovered": reply.recovered}
         return reply.json() if reply.content else {}
+
+
+def custom_data_depth(value):
+    """How many objects deep ``value`` nests; a list adds no level (Unit21's own custom_data example holds one)."""
+    if isinstance(value, dict):
+        return 1 + max([custom_data_depth(v) for v in value.values()] or [0])
+    if isinstance(value, (list, tuple)):
+        return max([custom_data_depth(v) for v in value] or [0])
+    return 0
+
+
+def case_sources(case):
+    """A case's ``source`` as a list (older answers give one string): EXTERNAL cases are the API-made, updatable ones."""
+    source = case.get("source")
+    source = [source] if isinstance(source, str) else (source or [])
+    return [s for s in source if isinstance(s, str)]
 
 
 def _with_case_id(cases, case_id):

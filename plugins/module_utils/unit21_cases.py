@@ -29,10 +29,9 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import Conflic
 from ansible_collections.caseops.desk.plugins.module_utils.moments import to_epoch
 
 # case_attachment records what it linked under this custom_data key; a task never sets it.
-MEDIA_KEY = "caseops_desk_media"
+MEDIA_KEY = unit21.MEDIA_RECORD_KEY
 EVENT_TYPES = ("transaction", "action")
 SOURCES = ("INTERNAL", "EXTERNAL")
-CUSTOM_DATA_MAX_DEPTH = 3
 LIMITS = {"case_id": 128, "title": 256, "description": 1024, "disposition": 128}
 SCALAR_FIELDS = ("title", "description", "status", "disposition", "disposition_notes", "start_date", "end_date",
                  "queue_id")
@@ -172,17 +171,10 @@ def _custom_data(value):
     if MEDIA_KEY in value:
         raise InvalidInputError("custom_data.%s is kept by caseops.desk.case_attachment (what it linked); leave it out."
                                 % MEDIA_KEY)
-    if _depth(value) > CUSTOM_DATA_MAX_DEPTH:
-        raise InvalidInputError("custom_data may be at most %d levels of dictionaries deep." % CUSTOM_DATA_MAX_DEPTH)
+    if unit21.custom_data_depth(value) > unit21.CUSTOM_DATA_MAX_DEPTH:
+        raise InvalidInputError("custom_data may be at most %d levels of dictionaries deep."
+                                % unit21.CUSTOM_DATA_MAX_DEPTH)
     return value
-
-
-def _depth(value):
-    if isinstance(value, dict):
-        return 1 + max([_depth(v) for v in value.values()] or [0])
-    if isinstance(value, list):
-        return max([_depth(v) for v in value] or [0])
-    return 0
 
 
 def _unique(values):
@@ -470,10 +462,10 @@ def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
     if not body:
         return dict(changed=changed, case=case, unit21_id=_integer_or_text(unit21_id), changed_fields=[],
                     diff=dict(before=diff_view(case, shown), after=diff_view(case, shown)))
-    if "EXTERNAL" not in _sources(case):
+    if "EXTERNAL" not in unit21.case_sources(case):
         raise InvalidInputError("Case %s would need changes to %s, but only cases created through the API (source "
                                 "EXTERNAL) can be updated; this one was made inside Unit21 (source %s)."
-                                % (unit21_id, ", ".join(fields), "/".join(_sources(case)) or "unknown"))
+                                % (unit21_id, ", ".join(fields), "/".join(unit21.case_sources(case)) or "unknown"))
     list_strategy = None
     if any(field in body for field in LIST_FIELDS):
         list_strategy = unit21.LIST_MERGE_REPLACE if lists == REPLACE else unit21.LIST_MERGE_UNION
@@ -487,13 +479,6 @@ def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
         after = client.get_case(unit21_id)
     return dict(changed=True, case=after, unit21_id=_integer_or_text(unit21_id), changed_fields=fields,
                 diff=dict(before=diff_view(case, shown), after=diff_view(after, shown)))
-
-
-def _sources(case):
-    source = case.get("source")
-    if isinstance(source, str):
-        return [source]
-    return list(source or [])
 
 
 # -- case_info ---------------------------------------------------------------------------

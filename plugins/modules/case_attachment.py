@@ -389,10 +389,8 @@ PROVIDER_OPTIONS = {
 }
 OPTION_DEFAULTS = {"allow_duplicates": False}
 
-# The key of the case's custom_data that records what this collection linked (Unit21 cannot list media).
-# Its layout, {sha256: [name, ...]}, is two object levels deep: Unit21 allows three.
-MEDIA_RECORD_KEY = "caseops_desk_media"
-CUSTOM_DATA_MAX_DEPTH = 3
+# The record's layout, {sha256: [name, ...]}, is two object levels deep: Unit21 allows three.
+MEDIA_RECORD_KEY = unit21.MEDIA_RECORD_KEY
 # What the recover hook answers after an ambiguous link failure: there is no way to look media up.
 OUTCOME_UNKNOWN = "outcome unknown"
 
@@ -537,7 +535,7 @@ def link(module, client):
                       custom_data=custom_data)
 
     case = client.get_case(unit21_id)
-    external = "EXTERNAL" in _sources(case)
+    external = "EXTERNAL" in unit21.case_sources(case)
     if external and "custom_data" not in case and not allow_duplicates:
         # The current getCaseResponse schema lacks custom_data (notes 2.3); without it nothing tells a re-run apart.
         raise ApiError("Unit21 returned case %s without its custom_data, so the record of the files linked to it "
@@ -553,7 +551,7 @@ def link(module, client):
             "Unit21 case %s is an INTERNAL case (source %s): Unit21 refuses updates to it, so the module cannot record "
             "that %s was linked, and every run would link it again (the API cannot list media to check). Nothing was "
             "linked. Set allow_duplicates: true to link it anyway, knowing each run adds another copy."
-            % (unit21_id, ", ".join(_sources(case)) or "none", name), unit21_id=unit21_id)
+            % (unit21_id, ", ".join(unit21.case_sources(case)) or "none", name), unit21_id=unit21_id)
 
     after = dict((key, list(names)) for key, names in before.items())
     if external and not recorded:
@@ -638,18 +636,10 @@ def check_media_size(size, name):
 
 
 def check_depth(value, option):
-    if _object_depth(value) > CUSTOM_DATA_MAX_DEPTH:
+    depth = unit21.custom_data_depth(value)
+    if depth > unit21.CUSTOM_DATA_MAX_DEPTH:
         raise InvalidInputError("%s is nested %d objects deep; Unit21 allows custom_data at most %d levels deep."
-                                % (option, _object_depth(value), CUSTOM_DATA_MAX_DEPTH))
-
-
-def _object_depth(value):
-    """Nesting of objects; a list adds no level (Unit21's own custom_data example holds one)."""
-    if isinstance(value, dict):
-        return 1 + max([_object_depth(v) for v in value.values()] or [0])
-    if isinstance(value, (list, tuple)):
-        return max([_object_depth(v) for v in value] or [0])
-    return 0
+                                % (option, depth, unit21.CUSTOM_DATA_MAX_DEPTH))
 
 
 def media_record(case):
@@ -664,12 +654,6 @@ def media_record(case):
         if isinstance(names, list):
             result[checksum] = [n for n in names if isinstance(n, str)]
     return result
-
-
-def _sources(case):
-    source = case.get("source")
-    source = [source] if isinstance(source, str) else (source or [])
-    return [s for s in source if isinstance(s, str)]
 
 
 def _link_result(module, changed, attachment, before, after):

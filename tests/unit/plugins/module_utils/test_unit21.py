@@ -180,3 +180,15 @@ def test_forbidden_names_the_missing_permission(server):
     with pytest.raises(errors.AccessDeniedError) as caught:
         client(server).list_page({}, 1)
     assert "needs read access to cases" in caught.value.msg
+
+
+@pytest.mark.parametrize("value, depth", [({}, 1), ({"a": 1}, 1), ({"a": {"b": {"c": 1}}}, 3), ({"a": [{"b": 1}]}, 2),
+                                          ("text", 0), ([{"a": {}}], 2)])
+def test_custom_data_depth_counts_objects_not_lists(value, depth):
+    assert unit21.custom_data_depth(value) == depth
+
+
+@pytest.mark.parametrize("case, sources", [({"source": ["EXTERNAL"]}, ["EXTERNAL"]), ({"source": "INTERNAL"}, ["INTERNAL"]),
+                                           ({}, []), ({"source": [None, "EXTERNAL"]}, ["EXTERNAL"])])
+def test_case_sources_reads_old_and_new_shapes(case, sources):
+    assert unit21.case_sources(case) == sources
