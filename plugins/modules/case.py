@@ -414,7 +414,7 @@ changed_fields:
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21, unit21_cases
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21_cases
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
@@ -437,12 +437,6 @@ def run(module, client):
     if provider == "unit21":
         return unit21_cases.run_case(module, client)
     return run_falcon(module, client)
-
-
-def build_client(params):
-    if params.get("provider") == "unit21":
-        return unit21.client_from_params(params)
-    return falcon.client_from_params(params)
 
 
 def run_falcon(module, client):
@@ -610,7 +604,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("provider", "falcon", ("title", "type"))])
-    run_module(module, build_client, run)
+    run_module(module, providers.client_from_params, run)
 
 
 if __name__ == "__main__":

@@ -362,7 +362,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     AmbiguousWriteError,
@@ -413,9 +413,7 @@ def check_options(params):
 
 def build_client(params):
     check_options(params)
-    if params["provider"] == "unit21":
-        return unit21.client_from_params(params)
-    return falcon.client_from_params(params)
+    return providers.client_from_params(params)
 
 
 def run(module, client):
@@ -432,7 +430,7 @@ def upload(module, client):
     case_id = _text(params, "case_id")
     if not case_id:
         raise InvalidInputError("case_id must not be empty: give the ID of the case to attach the file to.")
-    name, data = upload_payload(params)
+    name, data = file_payload(params, check_name, check_size, "attachment")
     user_uuid = _text(params, "user_uuid")
     if not user_uuid:
         raise InvalidInputError("user_uuid is required to upload to Falcon: the UUID of the Falcon user the upload is made for.")
@@ -457,22 +455,22 @@ def upload(module, client):
     return _result(module, True, attachment, before, after)
 
 
-def upload_payload(params):
-    """(name, bytes) to upload, with every Falcon rule checked; nothing is sent before this passes."""
+def file_payload(params, check_name, check_size, noun):
+    """(name, bytes) from ``src`` or ``content`` + ``name``, with the provider's name and size rules checked before
+    the file is read or anything is sent."""
     src = params.get("src")
     if src:
         if not os.path.isfile(src):
             raise InvalidInputError("src %s does not exist or is not a regular file." % src)
         name = _text(params, "name") or os.path.basename(src)
         check_name(name)
-        size = os.path.getsize(src)
-        check_size(size, name)
+        check_size(os.path.getsize(src), name)
         with open(src, "rb") as handle:
             data = handle.read()
     else:
         name = _text(params, "name")
         if not name:
-            raise InvalidInputError("name is required with content: the file name the attachment gets on the case.")
+            raise InvalidInputError("name is required with content: the file name the %s gets on the case." % noun)
         check_name(name)
         data = to_bytes(params.get("content") or "", errors="surrogate_or_strict")
     check_size(len(data), name)
@@ -524,7 +522,7 @@ def link(module, client):
     unit21_id = _text(params, "unit21_id")
     if not unit21_id or not unit21_id.isdigit():
         raise InvalidInputError("unit21_id must be Unit21's numeric case id, got %r." % (params.get("unit21_id"),))
-    name, data = media_payload(params)
+    name, data = file_payload(params, check_media_name, check_media_size, "media")
     media_type = _text(params, "media_type") or None
     custom_data = params.get("media_custom_data")
     if custom_data is not None:
@@ -598,27 +596,6 @@ def write_record(client, unit21_id, record, attachment, ambiguous):
         err.args = (err.msg,)
         err.details.update(changed=True, attachment=attachment)
         raise
-
-
-def media_payload(params):
-    """(name, bytes) to link, with Unit21's type and size rules checked before the file is read or anything is sent."""
-    src = params.get("src")
-    if src:
-        if not os.path.isfile(src):
-            raise InvalidInputError("src %s does not exist or is not a regular file." % src)
-        name = _text(params, "name") or os.path.basename(src)
-        check_media_name(name)
-        check_media_size(os.path.getsize(src), name)
-        with open(src, "rb") as handle:
-            data = handle.read()
-    else:
-        name = _text(params, "name")
-        if not name:
-            raise InvalidInputError("name is required with content: the file name the media gets on the case.")
-        check_media_name(name)
-        data = to_bytes(params.get("content") or "", errors="surrogate_or_strict")
-    check_media_size(len(data), name)
-    return name, data
 
 
 def check_media_name(name):

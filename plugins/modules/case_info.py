@@ -254,7 +254,7 @@ missing_ids:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21, unit21_cases
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21_cases
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
@@ -269,12 +269,6 @@ def run(module, client):
     if provider == "unit21":
         return unit21_cases.run_case_info(module, client)
     return run_falcon(module, client)
-
-
-def build_client(params):
-    if params.get("provider") == "unit21":
-        return unit21.client_from_params(params)
-    return falcon.client_from_params(params)
 
 
 def run_falcon(module, client):
@@ -328,7 +322,7 @@ def main():
         supports_check_mode=True,
         mutually_exclusive=[("ids", "filter"), ("ids", "sort")],
     )
-    run_module(module, build_client, run)
+    run_module(module, providers.client_from_params, run)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from unittest import mock
 
 import pytest
 
+from ansible_collections.caseops.desk.plugins.module_utils import providers
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
 from ansible_collections.caseops.desk.plugins.module_utils.unit21 import Unit21Client
@@ -199,11 +200,12 @@ def test_unit21_is_dispatched_to_the_unit21_logic():
     assert result["changed"] is False and result["unit21_id"] == 7
 
 
-def test_build_client_picks_the_provider(monkeypatch):
-    monkeypatch.setattr(case.unit21, "client_from_params", lambda params: "u21")
-    monkeypatch.setattr(case.falcon, "client_from_params", lambda params: "falcon")
-    assert case.build_client({"provider": "unit21"}) == "u21"
-    assert case.build_client({"provider": "falcon"}) == "falcon"
+def test_the_client_is_the_providers(monkeypatch):
+    monkeypatch.setattr(providers.unit21, "client_from_params", lambda params: "u21")
+    monkeypatch.setattr(providers.falcon, "client_from_params", lambda params: "falcon")
+    assert providers.client_from_params({"provider": "unit21"}) == "u21"
+    assert providers.client_from_params({"provider": "falcon"}) == "falcon"
+    assert providers.client_from_params({}) == "falcon"
 
 
 def test_main_needs_type_only_for_falcon(run_main):
