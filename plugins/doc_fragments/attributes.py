@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment(object):
     """Attributes shared by many modules: read-only behaviour and module_defaults group membership.
 
-    A module that talks to one service extends that service's group fragment;
+    A module extends the group fragment of the services it talks to;
     tests/unit/plugins/modules/test_groups.py checks the membership against meta/runtime.yml.
     """
 
@@ -44,5 +44,18 @@ attributes:
     support: full
     membership:
       - caseops.desk.cloudforce_one
+      - caseops.desk.all
+"""
+
+    # The case modules that serve both Falcon and Unit21 (option provider).
+    FALCON_AND_UNIT21_GROUPS = r"""
+attributes:
+  action_group:
+    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
+      C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - caseops.desk.falcon
+      - caseops.desk.unit21
       - caseops.desk.all
 """

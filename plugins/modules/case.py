@@ -203,6 +203,7 @@ extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
   - caseops.desk.unit21
+  - caseops.desk.attributes.falcon_and_unit21_groups
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -215,14 +216,6 @@ attributes:
     details:
       - Falcon - the diff shows the case that would be opened; an existing case shows no difference.
       - Unit21 - the diff shows the fields the task sets, before and after.
-  action_group:
-    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
-      C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.unit21
-      - caseops.desk.all
 notes:
   - Falcon needs the Message Center Read and Write scopes on the Falcon API client.
   - Falcon identity is the exact title and type, so a title that carries something unique (a detection ID, a ticket

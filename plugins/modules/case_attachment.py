@@ -133,6 +133,7 @@ extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
   - caseops.desk.unit21
+  - caseops.desk.attributes.falcon_and_unit21_groups
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -150,14 +151,6 @@ attributes:
       - A Falcon upload shows the names of the case's attachments before and after.
       - A Falcon download shows the checksum of O(dest) before and after, and any change of mode or owner.
       - A Unit21 link shows the case's C(caseops_desk_media) record before and after.
-  action_group:
-    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
-      C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.unit21
-      - caseops.desk.all
 notes:
   - Uploading needs the Message Center Write scope on the Falcon API client; downloading needs Message Center Read.
   - The Falcon upload request is never sent twice blindly. If the connection fails after the file was sent, the module

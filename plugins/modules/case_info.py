@@ -145,16 +145,8 @@ extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
   - caseops.desk.unit21
+  - caseops.desk.attributes.falcon_and_unit21_groups
   - caseops.desk.attributes.info_module
-attributes:
-  action_group:
-    description: Use C(group/caseops.desk.falcon), C(group/caseops.desk.unit21) or C(group/caseops.desk.all) in
-      C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - caseops.desk.falcon
-      - caseops.desk.unit21
-      - caseops.desk.all
 notes:
   - Falcon needs the Message Center Read scope on the Falcon API client.
   - Unit21 needs an API key with read access to cases. Within one filter any value may match; all given filters must.

@@ -19,6 +19,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.caseops.desk.plugins.doc_fragments import attributes
 from ansible_collections.caseops.desk.plugins.module_utils import args
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
@@ -83,8 +84,12 @@ def test_documented_membership_matches_runtime(name):
     module = importlib.import_module("ansible_collections.caseops.desk.plugins.modules.%s" % name)
     doc = yaml.safe_load(module.DOCUMENTATION)
     fragments = doc.get("extends_documentation_fragment") or []
-    documented = set(g for g in args.VENDOR_OPTIONS if "caseops.desk.attributes.%s_group" % g in fragments)
-    membership = ((doc.get("attributes") or {}).get("action_group") or {}).get("membership") or []
-    documented.update(g.split(".")[-1] for g in membership if g != "caseops.desk.all")
+    # The module's own attributes, then those of its caseops.desk.attributes.* fragments.
+    sources = [doc] + [yaml.safe_load(getattr(attributes.ModuleDocFragment, f.rsplit(".", 1)[1].upper()))
+                       for f in fragments if f.startswith("caseops.desk.attributes.")]
+    documented = set()
+    for source in sources:
+        membership = ((source.get("attributes") or {}).get("action_group") or {}).get("membership") or []
+        documented.update(g.split(".")[-1] for g in membership if g != "caseops.desk.all")
     action_groups = groups()
     assert documented == set(g for g in args.VENDOR_OPTIONS if name in action_groups[g])
