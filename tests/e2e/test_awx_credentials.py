@@ -148,7 +148,7 @@ def test_import_playbook_creates_once_and_updates_drift(controller):
     code, output = ansible_playbook("caseops.desk.awx_credential_types", env)
     assert code == 0, output[-3000:]
     assert recap(output)["changed"] == 1  # the create task (the recap counts tasks, not loop items)
-    assert sorted(m for m, _ in FakeController.calls) == ["GET"] * 3 + ["POST"] * 3
+    assert sorted(call[0] for call in FakeController.calls) == ["GET"] * 3 + ["POST"] * 3
     stored = sorted(FakeController.store.values(), key=lambda d: d["name"])
     assert [dict((k, t[k]) for k in ("name", "description", "kind", "inputs", "injectors")) for t in stored] == shipped
     assert "controller-pass" not in output
@@ -156,7 +156,7 @@ def test_import_playbook_creates_once_and_updates_drift(controller):
     del FakeController.calls[:]
     code, output = ansible_playbook("caseops.desk.awx_credential_types", env)
     assert code == 0 and recap(output)["changed"] == 0, output[-3000:]
-    assert [m for m, _ in FakeController.calls] == ["GET"] * 3  # a re-run only reads
+    assert [call[0] for call in FakeController.calls] == ["GET"] * 3  # a re-run only reads
 
     # Someone edited a type in the UI: the next run puts the shipped definition back.
     FakeController.store[1]["injectors"] = {"env": {"SOMETHING_ELSE": "{{ client_id }}"}}
@@ -164,7 +164,7 @@ def test_import_playbook_creates_once_and_updates_drift(controller):
     code, output = ansible_playbook("caseops.desk.awx_credential_types", env)
     assert code == 0 and recap(output)["changed"] == 1, output[-3000:]
     assert sorted(FakeController.calls)[-1] == ("PATCH", "/api/v2/credential_types/1/")
-    assert [m for m, _ in FakeController.calls].count("PATCH") == 1
+    assert [call[0] for call in FakeController.calls].count("PATCH") == 1
     assert FakeController.store[1]["injectors"] == [d for d in shipped if d["name"] == FakeController.store[1]["name"]][0]["injectors"]
 
 
