@@ -140,7 +140,7 @@ def stage_units(cores):
 
 
 def stage_selftests(cores):
-    run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/sandbox/tests", "tests/conformance"],
+    run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/sandbox/tests", "tests/conformance", "tests/packaging"],
         env=dict(os.environ, CASEOPS_API_DIR=API_DIR))
 
 
