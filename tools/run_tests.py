@@ -242,6 +242,14 @@ def stage_docs(cores):
         result = run([tools_bin("ansible-doc"), "caseops.desk.%s" % module], cwd=BUILD, env=env, capture=True)
         if "WARNING" in result.stdout or "ERROR" in result.stdout:
             raise StageFailed("ansible-doc caseops.desk.%s printed a warning or error" % module)
+    # Roles: their meta/argument_specs.yml is their documentation page.
+    for role in sorted(os.listdir(os.path.join(STAGED, "roles"))):
+        result = run([tools_bin("ansible-doc"), "-t", "role", "caseops.desk.%s" % role], cwd=BUILD, env=env, capture=True)
+        # ansible-core 2.21 warns about its own internal _protomatter collection when it lists roles: not ours.
+        problems = [line for line in result.stdout.splitlines()
+                    if ("WARNING" in line or "ERROR" in line) and "ansible_collections/ansible/_protomatter" not in line]
+        if problems or "options" not in result.stdout.lower():
+            raise StageFailed("ansible-doc -t role caseops.desk.%s printed a warning or error, or no options" % role)
     run([tools_bin("antsibull-docs"), "lint-collection-docs", "--plugin-docs", "."], env=env)
     run([tools_bin("antsibull-changelog"), "lint"])
     # ansible-doc does not read EDA plugins: check the event source's DOCUMENTATION/EXAMPLES against its code.

@@ -42,7 +42,7 @@ def control(sandbox_url):
 
 @pytest.fixture
 def playbook(sandbox_url, tmp_path):
-    """Run a playbook from tests/e2e/playbooks; returns (returncode, combined output, log file text)."""
+    """Run a playbook from tests/e2e/playbooks (or given by absolute path); returns (returncode, combined output, log file text)."""
 
     def run(name, verbosity="-vvvv", extra_env=None, extra_vars=None):
         log_file = tmp_path / "ansible.log"

@@ -8,7 +8,8 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "sandbox"))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "sandbox"))
 
 from context import SandboxConfig  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
@@ -45,3 +46,22 @@ def test_no_secret_in_vvvv_output_or_log(playbook, control):
     assert "renew the falcon_auth token" in output
     assert "HTTP 403" in output
     assert "Unit21 refused the API key" in output
+
+
+def test_workflow_roles_keep_secrets_out_of_vvvv(playbook, control):
+    """The four workflow roles, as playbooks/demo.yml runs them, at -vvvv: every credential and token stays hidden."""
+    before = set(issued_falcon_tokens(control))
+    code, output, log_text = playbook(os.path.join(REPO, "playbooks", "demo.yml"))
+    assert code == 0, output[-3000:]
+    assert "failed=0" in output
+    for role in ("falcon_detection_escalation", "cloudforce_one_followup", "case_bridge", "unit21_case_triage"):
+        assert "caseops.desk.%s : " % role in output, "the demo did not run the role %s" % role
+
+    tokens = [t for t in issued_falcon_tokens(control) if t not in before]
+    assert tokens, "expected the roles to obtain a Falcon token"
+    config = SandboxConfig()
+    basic = base64.b64encode(("%s:%s" % (config["SANDBOX_FALCON_CLIENT_ID"], config["SANDBOX_FALCON_CLIENT_SECRET"]))
+                             .encode()).decode()
+    for secret in config.secrets() + tokens + [basic]:
+        assert secret not in output, "a secret was printed at -vvvv"
+        assert secret not in log_text, "a secret was written to the Ansible log"
