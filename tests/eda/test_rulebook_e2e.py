@@ -124,12 +124,15 @@ def rulebooks(tmp_path_factory):
         started.append(Rulebook("unit21_open_intel_request", folder, {
             "unit21_webhook_port": free_port(), "unit21_intel_tag": TAG,
             "unit21_intel_request_type": "Indicators of Compromise"}))
+        started.append(Rulebook("unit21_case_bridge", folder, {
+            "unit21_webhook_port": free_port(), "case_bridge_tlp": "amber", "case_bridge_priority": "high"}))
         for rulebook in started:  # the JVM starts slowly on a busy machine
             wait_for("ansible-rulebook's source on port %d" % rulebook.port, rulebook.healthy, timeout=120)
-        record, intel = started
+        record, intel, bridge = started
         control("POST", "/_sandbox/unit21/webhooks/subscriptions", {"url": record.url, "changes": ["CLOSED"]})
         control("POST", "/_sandbox/unit21/webhooks/subscriptions", {"url": intel.url, "changes": ["CREATED"]})
-        yield {"record": record, "intel": intel, "ledger": ledger}
+        # The bridge subscribes in its own test, so the cases of the tests above never reach it.
+        yield {"record": record, "intel": intel, "bridge": bridge, "ledger": ledger}
     finally:
         for rulebook in started:
             rulebook.stop()
@@ -217,3 +220,49 @@ def test_a_case_created_with_the_tag_opens_one_cloudforce_one_request(rulebooks)
     assert "Accounts moving funds to a known mule ring" in found[0]["content"]
     assert intel_requests("Unit21 case %d:" % untagged["unit21_id"]) == []
     assert len(intel_requests("Unit21 case ")) == 1
+
+
+def case_requests(unit21_id, method, suffix):
+    return [r for r in control("GET", "/_sandbox/requests?vendor=unit21")["requests"]
+            if r["method"] == method and r["path"] == "/v1/cases/%d%s" % (unit21_id, suffix)]
+
+
+def case_reads(unit21_id):
+    return len(case_requests(unit21_id, "GET", ""))
+
+
+def test_a_case_created_with_indicators_is_bridged_once_and_linked_back(rulebooks):
+    bridge = rulebooks["bridge"]
+    control("POST", "/_sandbox/unit21/webhooks/subscriptions", {"url": bridge.url, "changes": ["CREATED"]})
+    plain = new_case(title="No indicators here", tags=["team:fraud"])
+    wait_for("the delivery of the case without indicators", lambda: finished(bridge.url, plain["unit21_id"]))
+    case = new_case(title="Card testing from a proxy", tags=["team:fraud", "ioc:198.51.100.23"],
+                    custom_data={"indicators": ["carders.example"]})
+    summary = "Unit21 case %d:" % case["unit21_id"]
+
+    linked = wait_for("the link written back into the case", lambda: (
+        unit21("GET", "/cases/%d" % case["unit21_id"]).get("custom_data", {}).get("cloudforce_one_request")), timeout=90)
+    delivery = wait_for("the delivery to finish", lambda: finished(bridge.url, case["unit21_id"]))[0]
+    assert [a["status"] for a in delivery["attempts"]] == [200]
+    found = intel_requests(summary)
+    assert [r["id"] for r in found] == [linked["id"]]
+    assert "carders.example" in found[0]["content"] and "198.51.100.23" in found[0]["content"]
+    assert (found[0]["priority"], found[0]["tlp"]) == ("high", "amber")
+    assert "cloudforce_one:%s" % linked["readable_id"] in unit21("GET", "/cases/%d" % case["unit21_id"])["tags"]
+
+    # Another CREATED event for the same case (a new change_time, so the source passes it on): the playbook runs
+    # again, reads the link from the case and changes nothing.
+    updated = found[0]["updated"]
+    reads_before = case_reads(case["unit21_id"])
+    replay = dict(delivery["payload"], change_time=delivery["payload"]["change_time"] + 1)
+    again = control("POST", "/_sandbox/unit21/webhooks/send", {"url": bridge.url, "payload": replay})
+    assert [a["status"] for a in again["attempts"]] == [200]
+    # A later case is processed after the resend, so once it is linked the resend has been handled too.
+    last = new_case(title="Later case", tags=["ioc:203.0.113.9"])
+    wait_for("the later case's link", lambda: (
+        unit21("GET", "/cases/%d" % last["unit21_id"]).get("custom_data", {}).get("cloudforce_one_request")), timeout=90)
+    assert case_reads(case["unit21_id"]) > reads_before, "the second event did not run the playbook"
+    found = intel_requests(summary)
+    assert len(found) == 1 and found[0]["updated"] == updated
+    assert len(case_requests(case["unit21_id"], "PUT", "/update")) == 1, "the link was written more than once"
+    assert intel_requests("Unit21 case %d:" % plain["unit21_id"]) == []
