@@ -14,7 +14,7 @@ import uuid
 
 from aiohttp import web
 
-from context import VendorAPI  # pylint: disable=import-error
+from context import VendorAPI, declare_variant  # pylint: disable=import-error
 
 API_ROOT = "/client/v4/accounts/{account_id}/cloudforce-one"
 CONTROL_ROOT = "/_sandbox/cloudforce_one"
@@ -52,6 +52,8 @@ REQUEST_DEFAULTS = {
 QUOTA_TOKENS = 120
 TOKENS_PER_REQUEST = 1
 MAX_PER_PAGE = 100
+# FIDELITY.md, Cloudforce One: what a per_page above MAX_PER_PAGE gets (unknown upstream).
+PER_PAGE_OVER_CAP = declare_variant("SANDBOX_CLOUDFLARE_PER_PAGE_OVER_CAP", "refuse", ("refuse", "clamp"))
 RATE_WINDOW = 300
 DEFAULT_ANALYST = "analyst@cloudforce-one.example"
 
@@ -268,10 +270,17 @@ def validate_request_edit(body):
     return fields
 
 
-def _paging(body):
-    """(offset, per_page) from the required page/per_page; page 0 and 1 are both the first page."""
+def _paging(body, over_cap="refuse"):
+    """(offset, per_page) from the required page/per_page; page 0 and 1 are both the first page.
+
+    The real cap and what the service does above it are unknown (FIDELITY.md, Cloudforce One C1):
+    ``over_cap`` "refuse" answers 400, "clamp" silently serves MAX_PER_PAGE items a page.
+    """
     page = _check_int(body, "page", 0)
-    per_page = _check_int(body, "per_page", 1, MAX_PER_PAGE)
+    if over_cap == "clamp":
+        per_page = min(_check_int(body, "per_page", 1), MAX_PER_PAGE)
+    else:
+        per_page = _check_int(body, "per_page", 1, MAX_PER_PAGE)
     return (max(page, 1) - 1) * per_page, per_page
 
 
@@ -295,9 +304,9 @@ def _within(moment, after, before):
     return (after is None or stamp > after) and (before is None or stamp < before)
 
 
-def _sort_and_page(items, body, tiebreak):
+def _sort_and_page(items, body, tiebreak, over_cap="refuse"):
     sort_by, reverse = _sorting(body)
-    offset, per_page = _paging(body)
+    offset, per_page = _paging(body, over_cap)
     ordered = sorted(items, key=lambda item: (parse_time(item[sort_by]), item[tiebreak]), reverse=reverse)
     return ordered[offset:offset + per_page]
 
@@ -558,7 +567,7 @@ class CloudforceOneAPI(VendorAPI):
             and _within(record["created"], *created)
             and _within(record["completed"], *completed)
         ]
-        page = _sort_and_page(matches, body, "seq")
+        page = _sort_and_page(matches, body, "seq", self.ctx.config.variant(PER_PAGE_OVER_CAP))
         return web.json_response(_envelope([request_list_item(r) for r in page]))
 
     async def new_request(self, request, principal):
@@ -642,7 +651,7 @@ class CloudforceOneAPI(VendorAPI):
         body = await self._body(request)
         bounds = (_check_time(body, "after"), _check_time(body, "before"))
         matches = [m for m in record["messages"] if _within(m["created"], *bounds)]
-        page = _sort_and_page(matches, body, "id")
+        page = _sort_and_page(matches, body, "id", self.ctx.config.variant(PER_PAGE_OVER_CAP))
         return web.json_response(_envelope([message_item(m) for m in page]))
 
     @staticmethod

@@ -46,6 +46,29 @@ SETTING_DEFAULTS = {
 }
 
 
+# Fidelity variants: behaviours where the vendors' real behaviour is unknown (or where a published
+# behaviour has plausible alternatives).  Each is a text value; the default is the published or most
+# likely behaviour, the alternatives are listed in tests/sandbox/FIDELITY.md with their sources.  A
+# variant is set at start by the environment variable of the same key, and at run time through
+# ``POST /_sandbox/variants`` (``POST /_sandbox/reset`` restores the start values).
+# Vendors register theirs with ``declare_variant`` at import time, so each lives next to the
+# behaviour it switches.
+VARIANT_DEFAULTS = {}
+VARIANT_CHOICES = {}
+
+
+def declare_variant(name, default, choices=None):
+    """Declare a fidelity variant ``name`` (``SANDBOX_...``) with its default and allowed values.
+
+    ``choices`` None means any text is allowed (e.g. a prefix); otherwise a tuple of allowed values.
+    """
+    if not name.startswith("SANDBOX_"):
+        raise ValueError("variant names start with SANDBOX_: %s" % name)
+    VARIANT_DEFAULTS[name] = default
+    VARIANT_CHOICES[name] = tuple(choices) if choices is not None else None
+    return name
+
+
 def _env(name, default):
     value = os.environ.get(name)
     return value if value else default
@@ -64,9 +87,50 @@ class SandboxConfig(object):
             self.values[key] = int(raw) if raw else default
         for key, default in SETTING_DEFAULTS.items():
             self.values[key] = environ.get(key) or default
+        self.environ = environ
+        self.variants = {}
+        self.start_variants = {}
 
     def __getitem__(self, key):
+        if key in VARIANT_DEFAULTS:
+            return self.variant(key)
         return self.values[key]
+
+    def variant(self, name):
+        """The current value of a fidelity variant (declared with ``declare_variant``)."""
+        if name not in VARIANT_DEFAULTS:
+            raise KeyError("undeclared sandbox variant %s" % name)
+        if name not in self.start_variants:
+            raw = self.environ.get(name)
+            value = raw if raw is not None and raw != "" else VARIANT_DEFAULTS[name]
+            self.check_variant(name, value)
+            self.start_variants[name] = value
+        return self.variants.get(name, self.start_variants[name])
+
+    @staticmethod
+    def check_variant(name, value):
+        """Raise ValueError unless ``value`` is allowed for variant ``name``."""
+        if name not in VARIANT_DEFAULTS:
+            raise ValueError("unknown variant %s; known: %s" % (name, ", ".join(sorted(VARIANT_DEFAULTS))))
+        if not isinstance(value, str):
+            raise ValueError("variant %s takes a string, not %s" % (name, type(value).__name__))
+        choices = VARIANT_CHOICES[name]
+        if choices is not None and value not in choices:
+            raise ValueError("variant %s must be one of %s, not %r" % (name, ", ".join(choices), value))
+
+    def set_variants(self, values):
+        """Set several variants at run time, all or none (every value is checked first)."""
+        for name, value in values.items():
+            self.check_variant(name, value)
+        for name, value in values.items():
+            self.variant(name)  # fix its start value first
+            self.variants[name] = value
+
+    def reset_variants(self):
+        self.variants = {}
+
+    def all_variants(self):
+        return dict((name, self.variant(name)) for name in sorted(VARIANT_DEFAULTS))
 
     def secrets(self):
         """Every configured secret, so logs can redact them."""

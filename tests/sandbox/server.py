@@ -21,7 +21,7 @@ import urllib.parse
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
-from context import REDACTED, SandboxConfig, SandboxContext
+from context import REDACTED, VARIANT_CHOICES, SandboxConfig, SandboxContext
 
 # (module, class) of every vendor; a module that does not exist yet is skipped with a warning.
 VENDOR_MODULES = (("falcon", "FalconAPI"), ("cloudforce_one", "CloudforceOneAPI"), ("unit21", "Unit21API"))
@@ -395,6 +395,7 @@ class SandboxCore(object):
 
     def reset(self):
         self.ctx.reset()
+        self.ctx.config.reset_variants()
         self.faults.clear()
         self.log.clear()
         for vendor in self.vendors:
@@ -514,7 +515,10 @@ async def control_requests(request):
         since = int(request.query.get("since", "0"))
     except ValueError:
         return web.json_response({"error": "'since' must be an integer"}, status=400)
-    return web.json_response({"requests": core.log.select(since, request.query.get("vendor"))})
+    if request.query.get("limit") == "0":
+        # Just the newest sequence number: what a test remembers before it counts the requests a task sends.
+        return web.json_response({"requests": [], "last_seq": core.log.seq})
+    return web.json_response({"requests": core.log.select(since, request.query.get("vendor")), "last_seq": core.log.seq})
 
 
 async def control_clear_requests(request):
@@ -574,6 +578,25 @@ async def control_delete_fault(request):
     return web.json_response({"ok": True})
 
 
+async def control_variants(request):
+    choices = dict((name, list(values) if values is not None else None) for name, values in VARIANT_CHOICES.items())
+    return web.json_response({"variants": request.app[CORE_KEY].ctx.config.all_variants(), "choices": choices})
+
+
+async def control_set_variants(request):
+    spec, error = _json_body(request)
+    if error:
+        return error
+    if not isinstance(spec, dict):
+        return web.json_response({"error": "the body must be an object of variant names to values"}, status=400)
+    config = request.app[CORE_KEY].ctx.config
+    try:
+        config.set_variants(spec)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"variants": config.all_variants()})
+
+
 CONTROL_ROUTES = (
     ("GET", "/_sandbox/health", control_health, "control.health"),
     ("POST", "/_sandbox/reset", control_reset, "control.reset"),
@@ -585,6 +608,8 @@ CONTROL_ROUTES = (
     ("GET", "/_sandbox/faults", control_list_faults, "control.list_faults"),
     ("DELETE", "/_sandbox/faults", control_clear_faults, "control.clear_faults"),
     ("DELETE", "/_sandbox/faults/{fault_id}", control_delete_fault, "control.delete_fault"),
+    ("GET", "/_sandbox/variants", control_variants, "control.variants"),
+    ("POST", "/_sandbox/variants", control_set_variants, "control.set_variants"),
 )
 
 

@@ -279,3 +279,31 @@ def test_seq_follows_completion_order(url, auth):
     slow.join()
     late = logged(url, since=seen, vendor="falcon")
     assert [e["path"] for e in late] == [QUERY] and late[0]["fault"]["action"] == "delay"
+
+
+# -- fidelity variants --------------------------------------------------------------------------
+def test_variants_are_listed_set_checked_and_reset(url):
+    listing = requests.get(url + "/_sandbox/variants", timeout=10).json()
+    variants = listing["variants"]
+    assert variants, "the sandbox declares at least one fidelity variant (tests/sandbox/FIDELITY.md)"
+    refused = requests.post(url + "/_sandbox/variants", json={"SANDBOX_NO_SUCH_VARIANT": "x"}, timeout=10)
+    assert refused.status_code == 400 and "unknown variant" in refused.json()["error"]
+    assert requests.post(url + "/_sandbox/variants", json=["x"], timeout=10).status_code == 400
+    name, default = sorted(variants.items())[0]
+    choices = listing["choices"][name]
+    other = next((c for c in choices if c != default), None) if choices else default + "-other"
+    changed = requests.post(url + "/_sandbox/variants", json={name: other}, timeout=10)
+    assert changed.status_code == 200 and changed.json()["variants"][name] == other
+    if choices:
+        wrong = requests.post(url + "/_sandbox/variants", json={name: "not-a-choice"}, timeout=10)
+        assert wrong.status_code == 400 and name in wrong.json()["error"]
+    requests.post(url + "/_sandbox/reset", timeout=10).raise_for_status()
+    assert requests.get(url + "/_sandbox/variants", timeout=10).json()["variants"][name] == default
+
+
+def test_requests_limit_zero_gives_only_the_last_seq(url):
+    requests.get(url + "/_sandbox/health", timeout=10)
+    answer = requests.get(url + "/_sandbox/requests?limit=0", timeout=10).json()
+    assert answer["requests"] == [] and answer["last_seq"] >= 2
+    everything = requests.get(url + "/_sandbox/requests", timeout=10).json()
+    assert everything["last_seq"] >= max(e["seq"] for e in everything["requests"]) >= answer["last_seq"]
