@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import unicodedata
 
 from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
@@ -86,8 +87,98 @@ _ENV_FALLBACKS = dict(
     for name, option in group.items() if "fallback" in option
 )
 
+_NO_LOG_OPTIONS = tuple(
+    [name for group in (FALCON_OPTIONS, CLOUDFLARE_OPTIONS, UNIT21_OPTIONS)
+     for name, option in group.items() if option.get("no_log")]
+    + ["falcon_auth.%s" % name for name, option in FALCON_OPTIONS["falcon_auth"]["options"].items() if option.get("no_log")]
+)
+
 
 VENDOR_OPTIONS = {"falcon": FALCON_OPTIONS, "cloudforce_one": CLOUDFLARE_OPTIONS, "unit21": UNIT21_OPTIONS}
+
+# Values that go into HTTP headers, form fields and URLs as given: surrounding whitespace (a pasted trailing newline,
+# a leading space from a template) is stripped, and a control character left inside is refused before any request,
+# naming the option but never the value.  falcon_auth's fields are named as falcon_auth.<field>.
+CREDENTIAL_OPTIONS = frozenset([
+    "falcon_client_id", "falcon_client_secret", "falcon_member_cid", "falcon_auth.access_token",
+    "cloudflare_api_token", "cloudflare_email", "cloudflare_api_key", "cloudflare_account_id",
+    "unit21_api_key",
+])
+URL_OPTIONS = frozenset(["falcon_base_url", "falcon_auth.base_url", "cloudflare_base_url", "unit21_base_url"])
+
+
+def option_label(name):
+    """How messages name an option: with its environment variables when it has any."""
+    names = _ENV_FALLBACKS.get(name)
+    if not names:
+        return name
+    return "%s (or the environment variable %s)" % (name, " or ".join(names))
+
+
+def _control_character(text):
+    """The first control character or line break in ``text`` (C0, DEL, C1, U+2028/2029), or None."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return char
+    return None
+
+
+def _describe_character(char):
+    names = {"\x00": "a NUL byte", "\t": "a tab", "\n": "a line feed (newline)", "\r": "a carriage return"}
+    return names.get(char) or "the control character U+%04X" % ord(char)
+
+
+def clean_connection_value(name, value):
+    """A credential or URL option's value with surrounding whitespace stripped; InvalidInputError for a control character.
+
+    The error names the option and its environment variable, never the value
+    (not even its length or the character's position).
+    """
+    if not isinstance(value, str) or (name not in CREDENTIAL_OPTIONS and name not in URL_OPTIONS):
+        return value
+    text = value.strip()
+    char = _control_character(text)
+    if char is not None:
+        what = "a URL" if name in URL_OPTIONS else "a credential"
+        raise InvalidInputError(
+            "%s contains %s inside the value (surrounding whitespace is removed, but not characters within it); %s "
+            "cannot contain control characters or line breaks. Re-enter the value without them." % (
+                option_label(name), _describe_character(char), what))
+    return text
+
+
+def nul_option(params, prefix=""):
+    """The name of the first option whose value holds a NUL byte anywhere (keys, lists, nested dicts), or None."""
+    if isinstance(params, dict):
+        for key, value in params.items():
+            name = "%s.%s" % (prefix, key) if prefix else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return name
+            found = nul_option(value, name)
+            if found:
+                return found
+    elif isinstance(params, (list, tuple)):
+        for index, value in enumerate(params):
+            found = nul_option(value, "%s[%d]" % (prefix, index))
+            if found:
+                return found
+    elif isinstance(params, str) and "\x00" in params:
+        return prefix
+    elif isinstance(params, bytes) and b"\x00" in params:
+        return prefix
+    return None
+
+
+def nul_message(option):
+    return ("%s contains a NUL byte (\\0): no API this collection talks to accepts one, and Ansible cannot log it. "
+            "Remove it from the value." % option_label(option))
+
+
+def refuse_nul(params):
+    """InvalidInputError naming the first option that holds a NUL byte."""
+    option = nul_option(params)
+    if option:
+        raise InvalidInputError(nul_message(option))
 
 
 def connection_argument_spec(*vendors):
@@ -99,23 +190,41 @@ def connection_argument_spec(*vendors):
     return spec
 
 
-def param(params, name):
+def param(params, name, within=None):
     """A parameter's value; an empty or blank string counts as unset.
 
     Unset means what it means for an option that was not given at all: the
     environment fallback applies.  So ``falcon_client_id: ""`` (say from an
-    empty lookup) still picks up E(FALCON_CLIENT_ID).
+    empty lookup) still picks up E(FALCON_CLIENT_ID).  Credentials and URLs
+    come back stripped and checked (:func:`clean_connection_value`).
+    ``within`` names the dict option ``params`` belongs to (``falcon_auth``).
     """
+    qualified = "%s.%s" % (within, name) if within else name
     value = params.get(name)
     if not (isinstance(value, str) and value.strip() == ""):
-        return value
-    fallback = _ENV_FALLBACKS.get(name)
+        return clean_connection_value(qualified, value)
+    fallback = _ENV_FALLBACKS.get(qualified)
     if fallback:
         try:
-            return nonempty_env_fallback(*fallback)
+            return clean_connection_value(qualified, nonempty_env_fallback(*fallback))
         except AnsibleFallbackNotFound:
             pass
     return None
+
+
+def secret_variants(params):
+    """The stripped values of every no_log connection option present in ``params``.
+
+    Ansible masks a no_log value exactly as it was given; once stripped, the
+    value the request used differs (no trailing newline), so it is added too.
+    """
+    found = []
+    for name in _NO_LOG_OPTIONS:
+        container, field = (params.get(name.split(".")[0]), name.split(".")[1]) if "." in name else (params, name)
+        value = container.get(field) if isinstance(container, dict) else None
+        if isinstance(value, str) and value.strip():
+            found.append(value.strip())
+    return found
 
 
 def transport_options(params):

@@ -24,8 +24,9 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from ansible_collections.caseops.desk.plugins.module_utils.errors import describe_errors as describe_error_entries
 from ansible_collections.caseops.desk.plugins.module_utils.moments import format_moment, parse_moment
-from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport, describe_errors
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 API_PREFIX = "/client/v4"
@@ -127,11 +128,43 @@ def error_hint(status, errors, path):
     return None
 
 
+def describe_errors(errors):
+    """'[code] message; ...' for envelope errors, each with its nested ``error_chain`` in brackets."""
+    return describe_error_entries(errors, nested_key="error_chain")
+
+
+def retry_hint(response, now):
+    """A 429's ``Ratelimit: "default";r=0;t=30`` header: t is the seconds until the window resets."""
+    if response.status_code != 429:
+        return None
+    match = re.search(r";\s*t=(\d+)", response.headers.get("Ratelimit") or "")
+    return float(match.group(1)) if match else None
+
+
+def parse_error(response):
+    """(message, errors) from the v4 envelope ``{"success": false, "errors": [{"code", "message", "error_chain"}]}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, []
+    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)] if isinstance(body, dict) else []
+    return describe_errors(errors) or None, errors
+
+
+def trace_id(response):
+    """Cloudflare's ray id (``Cf-Ray``), which its support asks for."""
+    return response.headers.get("Cf-Ray") or None
+
+
+API_HOOKS = ApiHooks(retry_hint=retry_hint, parse_error=parse_error, trace_id=trace_id, error_hint=error_hint)
+
+
 class CloudforceOneClient:
     """Cloudforce One calls for one account over one :class:`Transport`."""
 
     def __init__(self, transport, account_id, api_token=None, email=None, api_key=None):
         self.transport = transport
+        self.redact = transport.redact
         self.account_id = account_id
         # Known only with the Global API Key; messages we post carry it as their author.
         self.email = None if api_token else email
@@ -328,6 +361,6 @@ def client_from_params(params):
                                      "e-mail address of its user. Or set cloudflare_api_token instead.")
         raise ConfigurationError("Cloudflare credentials are missing: set cloudflare_api_token (or CLOUDFLARE_API_TOKEN), "
                                  "or cloudflare_email with cloudflare_api_key (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY).")
-    transport = Transport(normalize_base_url(param(params, "cloudflare_base_url")), "Cloudforce One", error_hint=error_hint,
+    transport = Transport(normalize_base_url(param(params, "cloudflare_base_url")), "Cloudforce One", hooks=API_HOOKS,
                           **transport_options(params))
     return CloudforceOneClient(transport, account_id.lower(), api_token=api_token, email=email, api_key=api_key)

@@ -13,7 +13,8 @@ import time
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, AuthenticationError, ConfigurationError, InvalidInputError
-from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport
+from ansible_collections.caseops.desk.plugins.module_utils.errors import describe_errors
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
 
 CLOUD_BASE_URLS = {
     "us-1": "https://api.crowdstrike.com",
@@ -72,6 +73,42 @@ def error_hint(status, errors, path):
     return None
 
 
+def retry_hint(response, now):
+    """A 429's ``X-RateLimit-RetryAfter``: the epoch second the window reopens (seconds or milliseconds)."""
+    if response.status_code != 429:
+        return None
+    return seconds_from_hint(response.headers.get("X-RateLimit-RetryAfter"), now)
+
+
+def _json_object(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def parse_error(response):
+    """(message, errors) from the envelope ``{"meta": {...}, "errors": [{"code", "message"}], "resources"}``."""
+    body = _json_object(response) or {}
+    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
+    return describe_errors(errors) or None, errors
+
+
+def trace_id(response):
+    """The ``X-Cs-Traceid`` header, else the envelope's ``meta.trace_id``."""
+    header = response.headers.get("X-Cs-Traceid")
+    if header:
+        return header
+    meta = (_json_object(response) or {}).get("meta")
+    if isinstance(meta, dict) and meta.get("trace_id"):
+        return meta["trace_id"]
+    return None
+
+
+API_HOOKS = ApiHooks(retry_hint=retry_hint, parse_error=parse_error, trace_id=trace_id, error_hint=error_hint)
+
+
 USER_UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -121,6 +158,7 @@ class FalconClient:
     def __init__(self, transport, client_id=None, client_secret=None, member_cid=None, token=None,
                  autodiscover=False, clock=time.time):
         self.transport = transport
+        self.redact = transport.redact
         self.client_id = client_id
         self.client_secret = client_secret
         self.member_cid = member_cid
@@ -131,8 +169,15 @@ class FalconClient:
         self.region = None
         self.expires_in = None
         transport.add_secret(client_secret)
+        # Revoking sends them as HTTP Basic credentials.
+        self.redact.add_basic_auth(client_id, client_secret)
         if token is not None:
             transport.add_secret(token.access_token)
+
+    @property
+    def base_url(self):
+        """The API root in use: the one configured, or the one autodiscovery moved to."""
+        return self.transport.base_url
 
     # -- authentication --------------------------------------------------
     @property
@@ -342,12 +387,12 @@ def client_from_params(params):
     base_url = param(params, "falcon_base_url")
     auth = params.get("falcon_auth") or {}
     token = None
-    if param(auth, "access_token"):
-        token = FalconToken(auth["access_token"], auth.get("expires_at"))
+    access_token = param(auth, "access_token", within="falcon_auth")
+    if access_token:
+        token = FalconToken(access_token, auth.get("expires_at"))
         # A token is only valid on the cloud that issued it.
-        base_url = base_url or param(auth, "base_url")
-    transport = Transport(base_url_for(cloud, base_url), "Falcon", error_hint=error_hint,
-                          **transport_options(params))
+        base_url = base_url or param(auth, "base_url", within="falcon_auth")
+    transport = Transport(base_url_for(cloud, base_url), "Falcon", hooks=API_HOOKS, **transport_options(params))
     return FalconClient(transport, client_id=param(params, "falcon_client_id"),
                         client_secret=param(params, "falcon_client_secret"),
                         member_cid=param(params, "falcon_member_cid"), token=token,

@@ -15,9 +15,33 @@ __metaclass__ = type
 
 import traceback
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.caseops.desk.plugins.module_utils.args import nul_message, nul_option, refuse_nul, secret_variants
 from ansible_collections.caseops.desk.plugins.module_utils.errors import CaseopsError, Redactor
 from ansible_collections.caseops.desk.plugins.module_utils.transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+
+
+def _refuse_nul_before_logging(log_invocation):
+    """AnsibleModule._log_invocation, preceded by a check that names the option holding a NUL byte.
+
+    AnsibleModule logs its arguments to syslog (or the journal) while it is
+    being built, before the module's own code runs; syslog refuses a NUL byte
+    and the module then fails with "Failed to log to syslog (embedded null
+    character)", naming no option.  No public hook runs between argument
+    validation and that log call, and every module imports this file before
+    it builds its AnsibleModule, so the check is wrapped around the log call here.
+    """
+    def guarded(self):
+        option = nul_option(self.params)
+        if option:
+            self.fail_json(msg=nul_message(option))
+        return log_invocation(self)
+    guarded.caseops_refuses_nul = True
+    return guarded
+
+
+if not getattr(AnsibleModule._log_invocation, "caseops_refuses_nul", False):
+    AnsibleModule._log_invocation = _refuse_nul_before_logging(AnsibleModule._log_invocation)
 
 
 def require_requests(module):
@@ -28,19 +52,26 @@ def require_requests(module):
 def run_module(module, build_client, logic):
     require_requests(module)
     client = None
+    # Ansible masks no_log values as given; the stripped values the requests use are masked too.
+    module.no_log_values.update(secret_variants(module.params))
     try:
+        # With no_log the NUL check of _refuse_nul_before_logging did not run.
+        refuse_nul(module.params)
         client = build_client(module.params)
         result = logic(module, client)
     except CaseopsError as err:
-        module.fail_json(**err.to_fail_kwargs(_redactor(client)))
+        module.fail_json(**err.to_fail_kwargs(_redactor(module, client)))
     except Exception as err:  # pylint: disable=broad-except
         # A bug of ours: say so plainly, keep the traceback for -vvv, never a secret.
-        redact = _redactor(client)
+        redact = _redactor(module, client)
         module.fail_json(msg=redact("Unexpected error in caseops.desk (please report it): %s: %s" % (type(err).__name__, err)),
                          exception=redact(traceback.format_exc()))
     module.exit_json(**result)
 
 
-def _redactor(client):
-    transport = getattr(client, "transport", None)
-    return getattr(transport, "redact", None) or Redactor()
+def _redactor(module, client):
+    """The client's redactor (it knows the tokens obtained at run time), plus every no_log value of the task."""
+    redact = getattr(client, "redact", None) or Redactor()
+    for value in module.no_log_values:
+        redact.add(value)
+    return redact

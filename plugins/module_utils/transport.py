@@ -12,10 +12,10 @@ Retry policy, in short:
 
 * retried: HTTP 423, 429, 502, 503, 504, refused connections, timeouts and
   connections dropped mid-request;
-* the wait is the vendor's hint when it gives one (``Retry-After``, Falcon's
-  ``X-RateLimit-RetryAfter``, Unit21's ``X-RateLimit-Reset``), otherwise
-  exponential backoff with jitter; both bounded by ``max_attempts`` and
-  ``max_total_seconds``;
+* the wait is the server's hint when it gives one (the standard ``Retry-After``,
+  else the vendor's own header, read by the client's :class:`ApiHooks`),
+  otherwise exponential backoff with jitter; both bounded by ``max_attempts``
+  and ``max_total_seconds``;
 * a request that is not replay-safe (a POST that creates something) is never
   replayed after a failure that hides whether it was applied (a timeout, a
   dropped connection, a 502/504 from a gateway).  The caller passes a
@@ -23,6 +23,10 @@ Retry policy, in short:
   returns it instead of sending again.  Without a hook it raises
   :class:`AmbiguousWriteError`.  423, 429 and 503 mean the server did not act,
   so those are retried for every request.
+
+The transport names no vendor: what differs between the APIs (rate-limit
+headers, trace ids, error bodies, advice on an error) comes from the client as
+an :class:`ApiHooks`.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,8 +36,10 @@ __metaclass__ = type
 import email.utils
 import json
 import random
-import re
+import socket
+import ssl
 import time
+from urllib.parse import urlsplit
 
 try:
     import requests
@@ -49,11 +55,12 @@ except ImportError as exc:  # pragma: no cover - exercised by the missing_requir
     REQUESTS_IMPORT_ERROR = exc
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
-from ansible_collections.caseops.desk.plugins.module_utils.errors import (
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (  # noqa: F401 describe_errors: re-exported
     AmbiguousWriteError,
     Redactor,
     TransportError,
     api_error_class,
+    describe_errors,
 )
 
 COLLECTION_VERSION = "0.1.0"
@@ -94,51 +101,65 @@ class RetryPolicy:
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
         return ceiling / 2.0 + self.jitter() * ceiling / 2.0
 
-    def hinted_delay(self, status, headers):
-        """Seconds the server asked us to wait, or None when it gave no hint."""
-        hints = [headers.get("Retry-After")]
-        if status == 429:
-            hints.append(headers.get("X-RateLimit-RetryAfter"))
-            hints.append(headers.get("X-RateLimit-Reset"))
-        for raw in hints:
-            seconds = self._parse_hint(raw)
-            if seconds is not None:
-                return seconds
-        if status == 429:
-            # Cloudflare: 'Ratelimit: "default";r=0;t=30' (t = seconds until the window resets).
-            match = re.search(r";\s*t=(\d+)", headers.get("Ratelimit") or "")
-            if match:
-                return float(match.group(1))
-        return None
 
-    def _parse_hint(self, raw):
-        if raw is None or str(raw).strip() == "":
+
+def seconds_from_hint(raw, now):
+    """Seconds to wait from a rate-limit header value, or None when it says nothing usable.
+
+    A value is a delta in seconds, an epoch in seconds or milliseconds (told
+    apart by size), or an HTTP date; ``now`` is the wall clock (epoch seconds).
+    """
+    if raw is None or str(raw).strip() == "":
+        return None
+    raw = str(raw).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_tz(raw)
+        if parsed is None:
             return None
-        raw = str(raw).strip()
-        try:
-            value = float(raw)
-        except ValueError:
-            # Retry-After may be an HTTP date.
-            parsed = email.utils.parsedate_tz(raw)
-            if parsed is None:
-                return None
-            return max(0.0, email.utils.mktime_tz(parsed) - self.wall_clock())
-        if value >= _EPOCH_MILLISECONDS_FLOOR:
-            return max(0.0, value / 1000.0 - self.wall_clock())
-        if value >= _EPOCH_SECONDS_FLOOR:
-            return max(0.0, value - self.wall_clock())
-        return max(0.0, value)
+        return max(0.0, email.utils.mktime_tz(parsed) - now)
+    if value >= _EPOCH_MILLISECONDS_FLOOR:
+        return max(0.0, value / 1000.0 - now)
+    if value >= _EPOCH_SECONDS_FLOOR:
+        return max(0.0, value - now)
+    return max(0.0, value)
+
+
+class ApiHooks:
+    """What one vendor's API does its own way, handed to the :class:`Transport` by that vendor's client.
+
+    Every hook is optional:
+
+    * ``retry_hint(response, now)``: seconds the server asked to wait in a
+      vendor header, or None; asked only when there is no ``Retry-After``;
+    * ``parse_error(response)``: ``(message, errors)`` from an error answer,
+      the vendor's own words and its error entries (a list of dicts);
+    * ``trace_id(response)``: the id support asks for, or None;
+    * ``error_hint(status, errors, path)``: a sentence on what the user can do,
+      or None.
+    """
+
+    def __init__(self, retry_hint=None, parse_error=None, trace_id=None, error_hint=None):
+        self.retry_hint = retry_hint
+        self.parse_error = parse_error
+        self.trace_id = trace_id
+        self.error_hint = error_hint
+
+
+NO_HOOKS = ApiHooks()
 
 
 class Reply:
     """A successful answer, or the object a ``recover`` hook found instead of sending again."""
 
-    def __init__(self, status=None, headers=None, content=b"", recovered=None, attempts=1):
+    def __init__(self, status=None, headers=None, content=b"", recovered=None, attempts=1, redact=None):
         self.status = status
         self.headers = headers if headers is not None else {}
         self.content = content
         self.recovered = recovered
         self.attempts = attempts
+        self.redact = redact or Redactor()
 
     @property
     def is_recovered(self):
@@ -151,48 +172,21 @@ class Reply:
             return json.loads(self.content.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             raise TransportError("The server answered HTTP %s with a body that is not JSON." % self.status,
-                                 status=self.status, body=self.content[:500].decode("utf-8", "replace"))
-
-
-TRACE_HEADERS = ("X-Cs-Traceid", "Cf-Ray", "X-Request-Id")
-
-
-def parse_error_body(response):
-    """(errors, trace_id) from an error response of any of the three APIs.
-
-    Falcon and Cloudflare send ``{"errors": [{"code", "message", ...}]}``
-    (Falcon adds ``meta.trace_id``, Cloudflare may nest ``error_chain``);
-    Unit21 sends ``{"error_code", "message"}``.  Trace ids also come in headers.
-    """
-    trace_id = None
-    for name in TRACE_HEADERS:
-        trace_id = trace_id or response.headers.get(name)
-    try:
-        body = response.json()
-    except ValueError:
-        return [], trace_id
-    if not isinstance(body, dict):
-        return [], trace_id
-    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
-    if not errors and body.get("message"):
-        errors = [{"code": body.get("error_code"), "message": body.get("message")}]
-    meta = body.get("meta")
-    if isinstance(meta, dict) and meta.get("trace_id"):
-        trace_id = trace_id or meta["trace_id"]
-    return errors, trace_id
+                                 status=self.status, body=self.redact.cut(self.content.decode("utf-8", "replace"), 500))
 
 
 class Transport:
     """HTTP for one vendor API at one base URL."""
 
     def __init__(self, base_url, vendor, timeout=30.0, connect_timeout=10.0, validate_certs=True, ca_path=None,
-                 retry=None, error_hint=None, secrets=()):
+                 retry=None, hooks=None, error_hint=None, secrets=()):
+        """``vendor`` is the name messages use; ``hooks`` an :class:`ApiHooks` (``error_hint`` overrides its own)."""
         self.base_url = base_url.rstrip("/")
         self.vendor = vendor
         self.timeout = (min(connect_timeout, timeout), timeout)
         self.retry = retry or RetryPolicy()
-        # error_hint(status, errors, path) -> a sentence on what the user can do, or None.
-        self.error_hint = error_hint
+        self.hooks = hooks or NO_HOOKS
+        self.error_hint = error_hint or self.hooks.error_hint
         self.redact = Redactor(secrets)
         self.session = requests.Session()
         # Proxies come from HTTPS_PROXY / NO_PROXY through requests' trust_env.
@@ -243,7 +237,8 @@ class Transport:
                 continue
 
             if response.status_code in expected:
-                return Reply(response.status_code, response.headers, response.content, attempts=attempt)
+                return Reply(response.status_code, response.headers, response.content, attempts=attempt,
+                             redact=self.redact)
 
             error = self._api_error(method, url, response, replayed)
             if response.status_code not in RETRY_STATUSES:
@@ -253,7 +248,7 @@ class Transport:
                 found = self._recover(recover, error)
                 if found is not None:
                     return Reply(recovered=found, attempts=attempt)
-            self._wait_or_raise(attempt, started, self.retry.hinted_delay(response.status_code, response.headers), error)
+            self._wait_or_raise(attempt, started, self._hinted_delay(response), error)
             replayed = replayed or may_have_applied
 
     # -- helpers ---------------------------------------------------------
@@ -285,10 +280,18 @@ class Transport:
         error.args = (error.msg,)
         return error
 
+    def _hinted_delay(self, response):
+        """Seconds the server asked to wait: the standard ``Retry-After``, else the vendor's hook, else None."""
+        now = self.retry.wall_clock()
+        seconds = seconds_from_hint(response.headers.get("Retry-After"), now)
+        if seconds is None and self.hooks.retry_hint is not None:
+            seconds = self.hooks.retry_hint(response, now)
+        return seconds
+
     def _transport_failure(self, method, url, exc):
         reason = self.redact(str(exc))
         if isinstance(exc, requests.exceptions.SSLError):
-            what = "TLS verification failed (set ca_path to your CA bundle, or validate_certs: false for a test server)"
+            what = self._tls_failure(url, exc)
         elif isinstance(exc, requests.exceptions.Timeout):
             what = "timed out"
         elif isinstance(exc, requests.exceptions.ConnectionError):
@@ -298,11 +301,22 @@ class Transport:
         return TransportError("%s %s %s %s: %s." % (self.vendor, method, self._path_of(url), what, reason),
                               vendor=self.vendor, method=method, url=url)
 
+    def _tls_failure(self, url, exc):
+        """What went wrong in a TLS handshake, in words that point at the fix."""
+        if _is_certificate_failure(exc):
+            return "TLS verification failed (set ca_path to your CA bundle, or validate_certs: false for a test server)"
+        origin = _origin(url)
+        if origin and answers_plain_http(origin[1], origin[2], min(self.timeout[0], 5.0)):
+            return ("failed: the server at %s answered in plain HTTP, not TLS; use an http:// base URL, or point the "
+                    "base URL to the server's TLS port" % ("https://%s:%d" % (origin[1], origin[2])))
+        return "failed in the TLS handshake (the server did not complete TLS at this address and port)"
+
     def _api_error(self, method, url, response, replayed):
-        errors, trace_id = parse_error_body(response)
-        errors = self.redact(errors)
+        message, errors = self.hooks.parse_error(response) if self.hooks.parse_error else (None, [])
+        errors = self.redact(errors or [])
+        trace_id = self.hooks.trace_id(response) if self.hooks.trace_id else None
         status = response.status_code
-        described = describe_errors(errors) or response.reason or "no error details"
+        described = message or response.reason or "no error details"
         # The vendor's own message may already end a sentence.
         msg = "%s %s %s returned HTTP %s: %s" % (self.vendor, method, self._path_of(url), status, described)
         msg = msg if msg.endswith((".", "!", "?")) else msg + "."
@@ -313,7 +327,8 @@ class Transport:
             msg = "%s (trace id %s)" % (msg, trace_id)
         body = None
         if not errors:
-            body = self.redact(response.text[:1000]) if response.content else None
+            # Redacted whole, then cut: a secret across the cut would otherwise show in part.
+            body = self.redact.cut(response.text, 1000) if response.content else None
         return api_error_class(status)(self.redact(msg), status=status, vendor=self.vendor, method=method, url=url,
                                        errors=errors, trace_id=trace_id, body=body, replayed=replayed)
 
@@ -321,21 +336,52 @@ class Transport:
         return url[len(self.base_url):] if url.startswith(self.base_url) else url
 
 
-def describe_errors(errors):
-    """'[code] message; ...' for a list of vendor errors (Cloudflare's nested error_chain included)."""
-    return "; ".join(_describe(e) for e in errors)
+def _is_certificate_failure(exc):
+    """Whether a requests SSLError comes from verifying the server's certificate (not from the handshake itself)."""
+    seen = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(current, BaseException):
+            pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+            pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
-def _describe(error):
-    if isinstance(error, dict):
-        code = error.get("code")
-        message = error.get("message") or ""
-        text = "[%s] %s" % (code, message) if code not in (None, "") else message
-        chain = error.get("error_chain")
-        if chain:
-            text += " (" + describe_errors(chain) + ")"
-        return text
-    return str(error)
+def _origin(url):
+    """(scheme, host, port) of an https URL, or None."""
+    parsed = urlsplit(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return None
+    try:
+        return parsed.scheme, parsed.hostname, parsed.port or 443
+    except ValueError:
+        return None
+
+
+def answers_plain_http(host, port, timeout):
+    """Whether ``host:port`` answers a plain-text HTTP request, i.e. speaks HTTP where TLS was expected.
+
+    Asked only after a TLS handshake failed for another reason than the
+    certificate, so the message can say what is wrong instead of blaming TLS.
+    """
+    try:
+        connection = socket.create_connection((host, port), timeout=timeout)
+    except (OSError, ValueError):
+        return False
+    try:
+        connection.settimeout(timeout)
+        connection.sendall(("HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n" % host).encode("ascii", "replace"))
+        return connection.recv(5) == b"HTTP/"
+    except (OSError, ValueError):
+        return False
+    finally:
+        connection.close()
 
 
 FATAL = "fatal"          # never sent, and sending again will not help (DNS, TLS, bad URL)

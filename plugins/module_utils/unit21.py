@@ -22,7 +22,7 @@ __metaclass__ = type
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
-from ansible_collections.caseops.desk.plugins.module_utils.transport import Transport
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
 
 API_PREFIX = "/v1"
 LIST_PAGE_MAX = 50
@@ -62,11 +62,40 @@ def error_hint(status, errors, path):
     return None
 
 
+def retry_hint(response, now):
+    """A 429's ``X-RateLimit-Reset``: UTC seconds since the epoch when the window resets (notes 1.5)."""
+    if response.status_code != 429:
+        return None
+    return seconds_from_hint(response.headers.get("X-RateLimit-Reset"), now)
+
+
+def parse_error(response):
+    """(message, errors) from an error body ``{"error_code", "message"}``; errors holds one ``{code, message}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, []
+    if not (isinstance(body, dict) and body.get("message")):
+        return None, []
+    code = body.get("error_code")
+    message = "[%s] %s" % (code, body["message"]) if code not in (None, "") else body["message"]
+    return message, [{"code": code, "message": body["message"]}]
+
+
+def trace_id(response):
+    """``X-Request-Id``, when a gateway in front of Unit21 sets one (the API documents no trace id)."""
+    return response.headers.get("X-Request-Id") or None
+
+
+API_HOOKS = ApiHooks(retry_hint=retry_hint, parse_error=parse_error, trace_id=trace_id, error_hint=error_hint)
+
+
 class Unit21Client:
     """Unit21 calls over one :class:`Transport`."""
 
     def __init__(self, transport, api_key):
         self.transport = transport
+        self.redact = transport.redact
         self.auth_headers = {"u21-key": api_key}
         transport.add_secret(api_key)
 
@@ -205,5 +234,5 @@ def client_from_params(params):
     if not base_url:
         raise ConfigurationError("unit21_base_url is required (or set UNIT21_BASE_URL): the host of the environment your key "
                                  "belongs to, one of %s." % ", ".join(DOCUMENTED_HOSTS))
-    transport = Transport(normalize_base_url(base_url), "Unit21", error_hint=error_hint, **transport_options(params))
+    transport = Transport(normalize_base_url(base_url), "Unit21", hooks=API_HOOKS, **transport_options(params))
     return Unit21Client(transport, api_key)

@@ -137,7 +137,7 @@ def run(module, client):
     token = client.authenticate()
     return dict(
         changed=False,
-        auth=dict(access_token=token.access_token, base_url=client.transport.base_url, expires_at=token.expires_at),
+        auth=dict(access_token=token.access_token, base_url=client.base_url, expires_at=token.expires_at),
         expires_in=client.expires_in,
         region=client.region,
     )

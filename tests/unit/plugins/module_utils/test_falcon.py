@@ -55,8 +55,7 @@ class FakeFalcon:
 
 
 def client_for(server, clock=None, **kwargs):
-    transport = Transport(server.url, "Falcon", error_hint=falcon.error_hint,
-                          retry=RetryPolicy(sleep=lambda s: None))
+    transport = Transport(server.url, "Falcon", hooks=falcon.API_HOOKS, retry=RetryPolicy(sleep=lambda s: None))
     kwargs.setdefault("client_id", CLIENT_ID)
     kwargs.setdefault("client_secret", SECRET)
     if clock:

@@ -21,7 +21,7 @@ from ansible_collections.caseops.desk.tests.unit.conftest import Answer
 @pytest.fixture
 def client():
     client = mock.create_autospec(FalconClient, instance=True)
-    client.transport = mock.Mock(base_url="https://api.us-2.crowdstrike.com")
+    client.base_url = "https://api.us-2.crowdstrike.com"
     client.expires_in = 1799
     client.region = "us-2"
     client.authenticate.return_value = FalconToken("tok", 1234.5)
