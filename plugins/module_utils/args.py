@@ -151,8 +151,9 @@ def nul_option(params, prefix=""):
     """The name of the first option whose value holds a NUL byte anywhere (keys, lists, nested dicts), or None."""
     if isinstance(params, dict):
         for key, value in params.items():
-            name = "%s.%s" % (prefix, key) if prefix else str(key)
-            if isinstance(key, str) and "\x00" in key:
+            shown = str(key).replace("\x00", "\\0")
+            name = "%s.%s" % (prefix, shown) if prefix else shown
+            if shown != str(key):
                 return name
             found = nul_option(value, name)
             if found:

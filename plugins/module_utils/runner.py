@@ -37,6 +37,7 @@ def _refuse_nul_before_logging(log_invocation):
             self.fail_json(msg=nul_message(option))
         return log_invocation(self)
     guarded.caseops_refuses_nul = True
+    guarded.unguarded = log_invocation
     return guarded
 
 

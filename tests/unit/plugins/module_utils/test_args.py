@@ -108,3 +108,113 @@ def test_an_option_left_at_its_default_counts_as_not_given():
     args.check_provider_options({"match_status": "any"}, "unit21", owners, defaults={"match_status": "any"})
     with pytest.raises(InvalidInputError, match="match_status does not apply"):
         args.check_provider_options({"match_status": "open"}, "unit21", owners, defaults={"match_status": "any"})
+
+
+# -- credential hygiene -----------------------------------------------------------------------------------------
+# Every option whose value goes into a header, a form field or a URL, with a valid value and its environment variables.
+CONNECTION_VALUES = {
+    "falcon_client_id": "0123456789abcdef0123456789abcdef",
+    "falcon_client_secret": "FalconSecret0123456789abcdefABCDEF",
+    "falcon_member_cid": "fedcba9876543210fedcba9876543210",
+    "cloudflare_api_token": "CloudflareToken_0123456789abcdef",
+    "cloudflare_email": "analyst@example.com",
+    "cloudflare_api_key": "0123456789abcdef0123456789abcdef01234",
+    "cloudflare_account_id": "023e105f4ecef8ad9ca31a8372d0c353",
+    "unit21_api_key": "Unit21Key0123456789abcdef",
+    "falcon_base_url": "https://api.us-2.crowdstrike.com",
+    "cloudflare_base_url": "https://api.cloudflare.com/client/v4",
+    "unit21_base_url": "https://sandbox1-api.unit21.com",
+}
+SURROUNDINGS = ["%s\n", "%s\r\n", "%s\r", "   %s", "\t%s\t", " \t%s \n"]
+INSIDE = [("\n", "a line feed"), ("\r", "a carriage return"), ("\t", "a tab"), ("\x00", "a NUL byte"),
+          ("\x7f", "U+007F"), ("\x1b", "U+001B"), ("\u2028", "U+2028")]
+
+
+def test_every_credential_and_url_option_is_checked():
+    assert set(CONNECTION_VALUES) | {"falcon_auth.access_token", "falcon_auth.base_url"} == \
+        set(args.CREDENTIAL_OPTIONS) | set(args.URL_OPTIONS)
+    for name in CONNECTION_VALUES:
+        assert args._ENV_FALLBACKS[name], name
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTION_VALUES))
+@pytest.mark.parametrize("surrounding", SURROUNDINGS)
+def test_surrounding_whitespace_is_stripped_from_the_option(name, surrounding):
+    assert args.param({name: surrounding % CONNECTION_VALUES[name]}, name) == CONNECTION_VALUES[name]
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTION_VALUES))
+@pytest.mark.parametrize("surrounding", SURROUNDINGS)
+def test_surrounding_whitespace_is_stripped_from_the_environment_variable(name, surrounding, monkeypatch):
+    for variable in args._ENV_FALLBACKS[name]:
+        monkeypatch.delenv(variable, raising=False)
+    variable = args._ENV_FALLBACKS[name][-1]
+    monkeypatch.setenv(variable, surrounding % CONNECTION_VALUES[name])
+    # Left blank in the task: the environment applies.
+    assert args.param({name: ""}, name) == CONNECTION_VALUES[name]
+    # Not given at all: AnsibleModule put the environment's value in params as it was.
+    assert args.param({name: args.nonempty_env_fallback(*args._ENV_FALLBACKS[name])}, name) == CONNECTION_VALUES[name]
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTION_VALUES))
+@pytest.mark.parametrize("char, described", INSIDE)
+def test_a_control_character_inside_is_refused_naming_the_option_and_variable_never_the_value(name, char, described):
+    value = CONNECTION_VALUES[name]
+    dirty = "  " + value[:10] + char + value[10:] + "\n"
+    with pytest.raises(InvalidInputError) as caught:
+        args.param({name: dirty}, name)
+    message = caught.value.msg
+    assert name in message and described in message
+    for variable in args._ENV_FALLBACKS[name]:
+        assert variable in message
+    assert value[:6] not in message and value[-6:] not in message
+    assert str(len(value)) not in message  # not even the length
+
+
+@pytest.mark.parametrize("char, described", INSIDE[:3])
+def test_a_control_character_from_the_environment_is_refused_too(char, described, monkeypatch):
+    monkeypatch.setenv("UNIT21_API_KEY", "Unit21Key" + char + "0123456789\n")
+    with pytest.raises(InvalidInputError) as caught:
+        args.param({"unit21_api_key": ""}, "unit21_api_key")
+    assert "unit21_api_key (or the environment variable UNIT21_API_KEY)" in caught.value.msg
+    assert described in caught.value.msg
+    assert "Unit21Key" not in caught.value.msg
+
+
+def test_falcon_auth_fields_are_cleaned_under_their_full_name():
+    auth = {"access_token": "  token-value-0123\n", "base_url": "https://api.eu-1.crowdstrike.com/\n"}
+    assert args.param(auth, "access_token", within="falcon_auth") == "token-value-0123"
+    assert args.param(auth, "base_url", within="falcon_auth") == "https://api.eu-1.crowdstrike.com/"
+    with pytest.raises(InvalidInputError) as caught:
+        args.param({"access_token": "token\nvalue"}, "access_token", within="falcon_auth")
+    assert "falcon_auth.access_token contains a line feed" in caught.value.msg
+    assert "token" not in caught.value.msg.replace("access_token", "")
+
+
+def test_other_options_are_left_as_given():
+    assert args.param({"ca_path": " /etc/ca.pem "}, "ca_path") == " /etc/ca.pem "
+    assert args.param({"title": "two\nlines"}, "title") == "two\nlines"
+
+
+@pytest.mark.parametrize("params, option", [
+    ({"title": "a\x00b"}, "title"),
+    ({"tags": ["ok", "b\x00d"]}, "tags[1]"),
+    ({"custom_data": {"outer": {"in\x00ner": 1}}}, "custom_data.outer.in\\0ner"),
+    ({"custom_data": {"outer": [{"k": "v\x00"}]}}, "custom_data.outer[0].k"),
+    ({"falcon_client_id": "id\x00"}, "falcon_client_id (or the environment variable FALCON_CLIENT_ID)"),
+])
+def test_a_nul_byte_anywhere_is_refused_naming_the_option(params, option):
+    params = dict(params, other="fine", number=3)
+    with pytest.raises(InvalidInputError) as caught:
+        args.refuse_nul(params)
+    assert caught.value.msg.startswith(option + " contains a NUL byte")
+
+
+def test_no_nul_no_error():
+    args.refuse_nul({"title": "fine", "tags": ["a"], "custom_data": {"k": [1, None, "x"]}, "n": None})
+
+
+def test_secret_variants_are_the_stripped_no_log_values():
+    params = {"falcon_client_secret": " secret-1\n", "unit21_api_key": "\tkey-2", "falcon_client_id": " not-secret\n",
+              "cloudflare_api_token": "   ", "falcon_auth": {"access_token": "tok-3\r\n", "base_url": None}}
+    assert sorted(args.secret_variants(params)) == ["key-2", "secret-1", "tok-3"]
