@@ -25,11 +25,12 @@ def _refuse_nul_before_logging(log_invocation):
     """AnsibleModule._log_invocation, preceded by a check that names the option holding a NUL byte.
 
     AnsibleModule logs its arguments to syslog (or the journal) while it is
-    being built, before the module's own code runs; syslog refuses a NUL byte
-    and the module then fails with "Failed to log to syslog (embedded null
-    character)", naming no option.  No public hook runs between argument
-    validation and that log call, and every module imports this file before
-    it builds its AnsibleModule, so the check is wrapped around the log call here.
+    being built, before the module's own code runs.  From Python 3.12 syslog
+    refuses a NUL byte: ansible-core 2.17+ then fails with "Failed to log to
+    syslog (embedded null character)", naming no option, and 2.16 dies with a
+    traceback.  No public hook runs between argument validation and that log
+    call, and every module imports this file before it builds its
+    AnsibleModule, so the check is wrapped around the log call here.
     """
     def guarded(self):
         option = nul_option(self.params)
