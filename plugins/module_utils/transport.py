@@ -102,7 +102,6 @@ class RetryPolicy:
         return ceiling / 2.0 + self.jitter() * ceiling / 2.0
 
 
-
 def seconds_from_hint(raw, now):
     """Seconds to wait from a rate-limit header value, or None when it says nothing usable.
 
