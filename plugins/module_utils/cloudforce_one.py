@@ -26,7 +26,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
 )
 from ansible_collections.caseops.desk.plugins.module_utils.errors import describe_errors as describe_error_entries
 from ansible_collections.caseops.desk.plugins.module_utils.moments import format_moment, parse_moment
-from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 API_PREFIX = "/client/v4"

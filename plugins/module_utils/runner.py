@@ -42,8 +42,10 @@ def _refuse_nul_before_logging(log_invocation):
     return guarded
 
 
-if not getattr(AnsibleModule._log_invocation, "caseops_refuses_nul", False):
-    AnsibleModule._log_invocation = _refuse_nul_before_logging(AnsibleModule._log_invocation)
+# getattr: tools that stand in for AnsibleModule (ansible-test's import sanity test) have no _log_invocation.
+_LOG_INVOCATION = getattr(AnsibleModule, "_log_invocation", None)
+if _LOG_INVOCATION is not None and not getattr(_LOG_INVOCATION, "caseops_refuses_nul", False):
+    AnsibleModule._log_invocation = _refuse_nul_before_logging(_LOG_INVOCATION)
 
 
 def require_requests(module):

@@ -55,12 +55,11 @@ except ImportError as exc:  # pragma: no cover - exercised by the missing_requir
     REQUESTS_IMPORT_ERROR = exc
 
 from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
-from ansible_collections.caseops.desk.plugins.module_utils.errors import (  # noqa: F401 describe_errors: re-exported
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     AmbiguousWriteError,
     Redactor,
     TransportError,
     api_error_class,
-    describe_errors,
 )
 
 COLLECTION_VERSION = "0.1.0"

@@ -76,7 +76,7 @@ def forms_of(secret):
     URL-encoded (quote with and without '/', quote_plus); base64.  (A secret cut in two is a unit test's matter:
     test_errors.py; here pieces of these sandbox values, such as '00000000', would match unrelated text.)"""
     found = set()
-    for value in {secret, secret.strip(), secret.lstrip(), secret.rstrip()}:
+    for value in (secret, secret.strip(), secret.lstrip(), secret.rstrip()):
         found.update([value, repr(value)[1:-1], json.dumps(value)[1:-1], value.encode("unicode_escape").decode(),
                       quote(value, safe=""), quote(value), quote_plus(value), base64.b64encode(value.encode()).decode()])
     return set(form for form in found if len(form.strip()) >= 4)

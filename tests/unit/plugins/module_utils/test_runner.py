@@ -127,7 +127,7 @@ def test_the_stripped_secret_is_masked_in_a_failure(run_main, server):
     assert REDACTED in result["msg"]
 
 
-def test_run_module_adds_the_stripped_values_to_no_log_values(server, monkeypatch):
+def test_run_module_adds_the_stripped_values_to_no_log_values():
     captured = {}
 
     class Module:
@@ -146,7 +146,7 @@ def test_run_module_adds_the_stripped_values_to_no_log_values(server, monkeypatc
     assert {KEY, "tok-value"} <= module.no_log_values
 
 
-def test_an_unexpected_error_is_redacted_with_the_task_no_log_values(run_main, server):
+def test_an_unexpected_error_is_redacted_with_the_task_no_log_values():
     def explode(module, client):
         raise RuntimeError("boom with %r" % (KEY + "\n"))
 

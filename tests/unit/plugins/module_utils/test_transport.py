@@ -384,7 +384,7 @@ def test_https_to_a_port_that_speaks_neither_blames_the_handshake_not_the_certif
     def serve():
         while not stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, _address = listener.accept()
             except OSError:
                 return
             conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" * 20)
