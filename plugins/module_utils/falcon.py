@@ -344,8 +344,8 @@ def client_from_params(params):
     token = None
     if param(auth, "access_token"):
         token = FalconToken(auth["access_token"], auth.get("expires_at"))
-        # A token is only valid on the cloud that issued it.
-        base_url = base_url or param(auth, "base_url")
+        # A token is only valid on the cloud that issued it (crowdstrike.falcon.auth names the cloud instead).
+        base_url = base_url or param(auth, "base_url") or CLOUD_BASE_URLS.get(param(auth, "cloud"))
     transport = Transport(base_url_for(cloud, base_url), "Falcon", error_hint=error_hint,
                           **transport_options(params))
     return FalconClient(transport, client_id=param(params, "falcon_client_id"),
