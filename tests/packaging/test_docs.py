@@ -28,8 +28,8 @@ def galaxy():
     return yaml.safe_load(read("galaxy.yml"))
 
 
-def readme_links():
-    return re.findall(r"\]\(([^)]+)\)", read("README.md"))
+def readme_links(*path):
+    return re.findall(r"\]\(([^)]+)\)", read(*(path or ("README.md",))))
 
 
 def test_readme_opens_with_the_source_checkout_commands():
@@ -38,9 +38,11 @@ def test_readme_opens_with_the_source_checkout_commands():
     assert any(line.startswith("make test") for line in first_lines)
 
 
-def test_readme_links_are_absolute_and_point_at_files_of_the_repository():
+@pytest.mark.parametrize("page", [("README.md",), ("docs", "user_guides.md")], ids=["README", "user_guides"])
+def test_links_are_absolute_and_point_at_files_of_the_repository(page):
+    """README.md and the Markdown files in docs/ are what Galaxy and Automation Hub render."""
     repository = galaxy()["repository"].rstrip("/")
-    links = readme_links()
+    links = readme_links(*page)
     assert links, "the README links the guides"
     for link in links:
         assert link.startswith("https://"), "relative link %s breaks on Galaxy" % link
@@ -101,3 +103,10 @@ def test_guides_name_every_shipped_rulebook(rulebook):
     name = os.path.splitext(os.path.basename(rulebook))[0]
     assert name in read("docs", "docsite", "rst", "guide_eda.rst")
     assert name in read("README.md")
+
+
+def test_galaxy_documentation_tab_lists_every_guide():
+    # galaxy-importer renders the Markdown files at the top of docs/ as the collection's documentation files.
+    page = read("docs", "user_guides.md")
+    for path in glob.glob(os.path.join(RST_DIR, "*.rst")):
+        assert "docs/docsite/rst/" + os.path.basename(path) in page
