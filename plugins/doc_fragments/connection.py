@@ -56,6 +56,6 @@ notes:
     C(group/caseops.desk.unit21) entries, and the options above under C(group/caseops.desk.all).
   - An option or environment variable that is set but empty counts as unset.
 requirements:
-  - python >= 3.9
+  - python >= 3.11 (the versions tested on the controller are 3.11 and 3.12)
   - requests >= 2.25.0
 """

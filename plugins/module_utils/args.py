@@ -51,17 +51,21 @@ COMMON_OPTIONS = dict(
     retry_max_time=dict(type="float", default=120.0, fallback=_env("CASEOPS_RETRY_MAX_TIME")),
 )
 
+# The aliases are crowdstrike.falcon's option names, so its users' module_defaults and tasks carry over; none of
+# them is the name of another option (tests/unit/plugins/modules/test_falcon_compat.py).
 FALCON_OPTIONS = dict(
-    falcon_client_id=dict(type="str", fallback=_env("FALCON_CLIENT_ID")),
-    falcon_client_secret=dict(type="str", no_log=True, fallback=_env("FALCON_CLIENT_SECRET")),
-    falcon_cloud=dict(type="str", choices=FALCON_CLOUDS, fallback=_env("FALCON_CLOUD")),
+    falcon_client_id=dict(type="str", aliases=["client_id"], fallback=_env("FALCON_CLIENT_ID")),
+    falcon_client_secret=dict(type="str", no_log=True, aliases=["client_secret"], fallback=_env("FALCON_CLIENT_SECRET")),
+    falcon_cloud=dict(type="str", choices=FALCON_CLOUDS, aliases=["cloud"], fallback=_env("FALCON_CLOUD")),
     falcon_base_url=dict(type="str", fallback=_env("FALCON_BASE_URL")),
-    falcon_member_cid=dict(type="str", fallback=_env("FALCON_MEMBER_CID")),
+    falcon_member_cid=dict(type="str", aliases=["member_cid"], fallback=_env("FALCON_MEMBER_CID")),
     falcon_auth=dict(
         type="dict", no_log=False,
         options=dict(
             access_token=dict(type="str", no_log=True, required=True),
             base_url=dict(type="str"),
+            # crowdstrike.falcon.auth returns {access_token, cloud}: the cloud names the token's API host.
+            cloud=dict(type="str", choices=FALCON_CLOUDS),
             expires_at=dict(type="float"),
         ),
     ),

@@ -21,6 +21,8 @@ description:
   - "The token is a secret. The task must set C(no_log: true); the module refuses to run without it, so the token
     can never be displayed, not even with C(-vvvv). The registered variable still holds the token."
   - Getting a token never reports a change. It also happens in check mode, since a token changes nothing on the tenant.
+  - Other modules also accept the C(auth) result of C(crowdstrike.falcon.auth) in O(falcon_auth), and the Falcon
+    connection options also answer to that collection's names (O(client_id), O(client_secret), O(cloud), O(member_cid)).
   - With O(state=absent), the module revokes the token passed in O(falcon_auth), for example at the end of a play.
     It first checks with one read whether the API still accepts the token, so revoking a token that is already
     revoked or expired reports no change.
@@ -74,6 +76,16 @@ EXAMPLES = r"""
     falcon_member_cid: "{{ child_cid }}"
   register: falcon_child
   no_log: true
+
+- name: A token from the crowdstrike.falcon collection works too ({access_token, cloud})
+  crowdstrike.falcon.auth:
+  register: cs_falcon
+  no_log: true
+
+- name: Read cases with it (the cloud is turned into its API URL)
+  caseops.desk.case_info:
+    falcon_auth: "{{ cs_falcon.auth }}"
+    filter: "case.status:'1'"
 
 - name: Revoke the token when the play is done
   caseops.desk.falcon_auth:

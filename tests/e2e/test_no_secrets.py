@@ -32,8 +32,8 @@ def test_no_secret_in_vvvv_output_or_log(playbook, control):
         "E2E_WRONG_SECRET": WRONG_SECRET, "E2E_CLOUDFLARE_EMAIL": config["SANDBOX_CLOUDFLARE_EMAIL"],
         "E2E_CLOUDFLARE_API_KEY": config["SANDBOX_CLOUDFLARE_API_KEY"]})
     assert code == 0, output[-3000:]
-    assert "ok=" in output and "failed=0" in output  # ignore_errors turns failures into 'ignored'
-    assert "ignored=5" in output, output[-3000:]
+    # The five expected failures are expected by failed_when (each names its message), so nothing is ignored.
+    assert "ok=" in output and "failed=0" in output and "ignored=0" in output, output[-3000:]
 
     tokens = [t for t in issued_falcon_tokens(control) if t not in before]
     assert len(tokens) >= 2, "expected the play to obtain a token and a renewed one"

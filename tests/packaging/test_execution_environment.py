@@ -24,11 +24,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFINITIONS = {
     "execution": os.path.join(REPO, "extensions", "awx", "execution-environment.yml"),
+    "execution-local": os.path.join(REPO, "extensions", "awx", "execution-environment-local.yml"),
     "decision": os.path.join(REPO, "extensions", "eda", "decision-environment.yml"),
+    "decision-local": os.path.join(REPO, "extensions", "eda", "decision-environment-local.yml"),
 }
-# Import name -> the listed requirement that brings it, for the third-party imports of the shipped code
-# (urllib3 is a dependency of requests).
-DISTRIBUTIONS = {"requests": "requests", "urllib3": "requests", "aiohttp": "aiohttp"}
+DE_REQUIREMENTS = os.path.join(REPO, "extensions", "eda", "requirements.txt")
+LOCAL_TARBALL = "caseops-desk.tar.gz"
+# Import name -> the requirement that brings it, for the third-party imports of the shipped code
+# (urllib3 is a dependency of requests). Modules and module_utils: every EE. The event source: the DE only.
+MODULE_DISTRIBUTIONS = {"requests": "requests", "urllib3": "requests"}
+EVENT_SOURCE_DISTRIBUTIONS = {"aiohttp": "aiohttp"}
 
 
 def read_yaml(path):
@@ -42,12 +47,10 @@ def requirement_names(path):
     return sorted(re.split(r"[<>=!~;\[ ]", line)[0].lower() for line in lines if line)
 
 
-def third_party_imports():
-    """Top-level modules imported by the plugins and the EDA event source, minus the stdlib and Ansible."""
+def third_party_imports(*area):
+    """Top-level modules imported by the Python files under ``area``, minus the stdlib and Ansible."""
     found = {}
-    paths = glob.glob(os.path.join(REPO, "plugins", "**", "*.py"), recursive=True)
-    paths += glob.glob(os.path.join(REPO, "extensions", "eda", "plugins", "**", "*.py"), recursive=True)
-    for path in paths:
+    for path in glob.glob(os.path.join(REPO, *(area + ("**", "*.py"))), recursive=True):
         with open(path) as handle:
             tree = ast.parse(handle.read(), path)
         for node in ast.walk(tree):
@@ -69,45 +72,60 @@ def test_collection_ee_metadata_points_at_existing_files():
         assert os.path.isfile(os.path.join(REPO, meta["dependencies"][key])), meta["dependencies"][key]
 
 
-def test_every_third_party_import_is_an_ee_requirement():
+def test_every_module_import_is_a_collection_requirement_and_nothing_more():
     meta = read_yaml(os.path.join(REPO, "meta", "execution-environment.yml"))
     listed = requirement_names(os.path.join(REPO, meta["dependencies"]["python"]))
-    imports = third_party_imports()
-    assert sorted(imports) == sorted(DISTRIBUTIONS), "new third-party import: %s" % imports
-    for name, where in imports.items():
-        assert DISTRIBUTIONS[name] in listed, "%s (imported by %s) is missing from meta/ee-requirements.txt" % (name, where)
+    imports = third_party_imports("plugins")
+    assert sorted(imports) == sorted(MODULE_DISTRIBUTIONS), "new third-party import: %s" % imports
+    # Every execution environment gets these: exactly what the modules import, so the job EE has no aiohttp.
+    assert listed == sorted(set(MODULE_DISTRIBUTIONS.values()))
+
+
+def test_every_event_source_import_is_a_decision_environment_requirement():
+    imports = third_party_imports("extensions", "eda", "plugins")
+    assert sorted(imports) == sorted(EVENT_SOURCE_DISTRIBUTIONS), "new third-party import: %s" % imports
+    listed = requirement_names(DE_REQUIREMENTS)
+    assert listed == sorted(["ansible-rulebook"] + list(EVENT_SOURCE_DISTRIBUTIONS.values()))
 
 
 @pytest.mark.parametrize("kind", sorted(DEFINITIONS))
 def test_environment_definitions_install_this_collection(kind):
     definition = read_yaml(DEFINITIONS[kind])
     assert definition["version"] == 3
-    names = [c["name"] for c in definition["dependencies"]["galaxy"]["collections"]]
-    assert names == ["caseops.desk"]
-    # The collection's own requirements come in through introspection, not by repeating them here.
-    assert not set(DISTRIBUTIONS) & set(definition["dependencies"].get("python", []))
-    if kind == "decision":
-        assert "ansible-rulebook" in definition["dependencies"]["python"]
-        assert any(line.startswith("java-") for line in definition["dependencies"]["system"])
+    collections = definition["dependencies"]["galaxy"]["collections"]
+    if kind.endswith("-local"):
+        assert collections == [{"name": "collections/" + LOCAL_TARBALL, "type": "file"}]
+        assert definition["additional_build_files"] == [{"src": LOCAL_TARBALL, "dest": "collections"}]
+    else:
+        assert [c["name"] for c in collections] == ["caseops.desk"]
+    # Apart from the local path, the two variants of an environment are the same.
+    twin = read_yaml(DEFINITIONS[kind.replace("-local", "")])
+    assert dict(definition["dependencies"], galaxy=None) == dict(twin["dependencies"], galaxy=None)
+    assert definition["images"] == twin["images"]
+    if kind.startswith("decision"):
+        assert definition["dependencies"]["python"] == "requirements.txt"
+        assert any(line.startswith("java-17") for line in definition["dependencies"]["system"])
+    else:
+        # The collection's own requirements come in through introspection; a job EE needs nothing more.
+        assert "python" not in definition["dependencies"] and "system" not in definition["dependencies"]
 
 
 # -- with ansible-builder ------------------------------------------------------------------------
 def builder(*arguments, cwd=None):
-    pytest.importorskip("ansible_builder", reason="ansible-builder is not installed in this venv (requirements/dev.txt pins it)")
     result = subprocess.run([sys.executable, "-m", "ansible_builder"] + list(arguments), cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     assert result.returncode == 0, result.stdout
     return result.stdout
 
 
-def test_builder_introspection_finds_the_collection_requirements(tmp_path):
+def test_builder_introspection_finds_only_requests(tmp_path):
     target = tmp_path / "ansible_collections" / "caseops" / "desk"
     target.mkdir(parents=True)
     shutil.copytree(os.path.join(REPO, "meta"), str(target / "meta"))
     shutil.copy(os.path.join(REPO, "galaxy.yml"), str(target))
     output = builder("introspect", "--sanitize", str(tmp_path))
     found = yaml.safe_load(output[output.index("---"):])
-    assert sorted(re.split(r"[<>=! ]", line)[0] for line in found["python"]) == ["aiohttp", "requests"]
+    assert sorted(re.split(r"[<>=! ]", line)[0] for line in found["python"]) == ["requests"]
     assert all("from collection caseops.desk" in line for line in found["python"])
     assert found["system"] == []
 
@@ -118,33 +136,40 @@ def build_context(definition_path, context):
         return handle.read()
 
 
+@pytest.fixture(scope="module")
+def built_tarball(tmp_path_factory):
+    """The collection built from this tree, as a user builds it for the local-tarball path."""
+    output = tmp_path_factory.mktemp("dist")
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-galaxy"), "collection", "build",
+                    "--output-path", str(output), REPO], check=True, stdout=subprocess.PIPE)
+    [tarball] = glob.glob(str(output / "caseops-desk-*.tar.gz"))
+    return tarball
+
+
 @pytest.mark.parametrize("kind", sorted(DEFINITIONS))
-def test_builder_accepts_the_definition(kind, tmp_path):
-    containerfile = build_context(DEFINITIONS[kind], tmp_path / "context")
+def test_ansible_builder_creates_the_build_context(kind, tmp_path, built_tarball):
+    source = DEFINITIONS[kind]
+    if kind.endswith("-local"):
+        # As the definition's header says: the tarball next to the definition, under its fixed name.
+        workdir = tmp_path / "definition"
+        shutil.copytree(os.path.dirname(source), str(workdir))
+        shutil.copy(built_tarball, str(workdir / LOCAL_TARBALL))
+        source = str(workdir / os.path.basename(source))
+    context = tmp_path / "context"
+    containerfile = build_context(source, context)
     assert "ansible-galaxy collection install" in containerfile
-    requirements = read_yaml(str(tmp_path / "context" / "_build" / "requirements.yml"))
-    assert [c["name"] for c in requirements["collections"]] == ["caseops.desk"]
-    if kind == "decision":
-        with open(str(tmp_path / "context" / "_build" / "requirements.txt")) as handle:
-            assert "ansible-rulebook" in handle.read()
-
-
-def test_builder_accepts_the_tarball_variant_described_in_the_definition(tmp_path):
-    """The comment in execution-environment.yml says how to build from a local tarball: that edit works."""
-    with open(DEFINITIONS["execution"]) as handle:
-        text = handle.read()
-    comment = re.search(r"replace the galaxy section with:\n((?:#   .*\n)+)# and add:\n((?:#   .*\n)+)", text)
-    galaxy = yaml.safe_load("".join(line[4:] + "\n" for line in comment.group(1).splitlines()))
-    extra = yaml.safe_load("".join(line[4:] + "\n" for line in comment.group(2).splitlines()))
-    definition = yaml.safe_load(text)
-    definition["dependencies"].update(galaxy)
-    definition.update(extra)
-    tarball = extra["additional_build_files"][0]["src"]
-    (tmp_path / tarball).write_bytes(b"stand-in for the built collection")
-    (tmp_path / "execution-environment.yml").write_text(yaml.safe_dump(definition))
-    build_context(str(tmp_path / "execution-environment.yml"), tmp_path / "context")
-    copied = tmp_path / "context" / "_build" / "collections" / tarball
-    assert copied.exists()
-    # ansible-galaxy runs in /build, where _build/ is copied: the relative name must point at the copy.
-    name = read_yaml(str(tmp_path / "context" / "_build" / "requirements.yml"))["collections"][0]["name"]
-    assert (tmp_path / "context" / "_build" / name).exists()
+    requirements = read_yaml(str(context / "_build" / "requirements.yml"))
+    names = [c["name"] for c in requirements["collections"]]
+    if kind.endswith("-local"):
+        # ansible-galaxy runs in /build, where _build/ is copied: the relative name points at the copied tarball.
+        copied = context / "_build" / names[0]
+        assert copied.exists() and copied.read_bytes() == open(built_tarball, "rb").read()
+    else:
+        assert names == ["caseops.desk"]
+    python_requirements = context / "_build" / "requirements.txt"
+    listed = requirement_names(str(python_requirements)) if python_requirements.exists() else []
+    if kind.startswith("decision"):
+        assert {"ansible-rulebook", "aiohttp"} <= set(listed)
+        assert "java-17-openjdk-devel" in (context / "_build" / "bindep.txt").read_text()
+    else:
+        assert "aiohttp" not in listed
