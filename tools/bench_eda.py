@@ -57,16 +57,16 @@ PAYLOAD = {
 
 
 # -- the source under test (--serve) ------------------------------------------------------------------------------
-def load_plugin():
-    spec = importlib.util.spec_from_file_location("caseops_unit21_webhook", PLUGIN_PATH)
+def load_plugin(path):
+    spec = importlib.util.spec_from_file_location("caseops_unit21_webhook", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-async def serve(port, queue_size):
+async def serve(port, queue_size, plugin_path):
     """The plugin's main() with a consumer that drains its queue as fast as ansible-rulebook would at best."""
-    plugin = load_plugin()
+    plugin = load_plugin(plugin_path)
     queue = asyncio.Queue(maxsize=queue_size)
     counted = {"events": 0}
 
@@ -99,13 +99,13 @@ def free_port():
 class SourceProcess(object):
     """The source in a child process; the secret reaches it through its environment, never its argv."""
 
-    def __init__(self, secret, queue_size):
+    def __init__(self, secret, queue_size, plugin_path):
         self.port = free_port()
         self.url = "http://127.0.0.1:%d%s" % (self.port, WEBHOOK_PATH)
         env = dict(os.environ, UNIT21_WEBHOOK_SECRET=secret)
         self.log = tempfile.NamedTemporaryFile(prefix="bench_eda_source_", suffix=".log", delete=False)
         self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", "--port", str(self.port),
-                                         "--queue-size", str(queue_size)],
+                                         "--queue-size", str(queue_size), "--plugin", plugin_path],
                                         env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.monotonic() + 20
         while True:
@@ -263,12 +263,14 @@ def main(argv=None):
     parser.add_argument("--min-rate", type=float, help="fail unless the last 10,000 deliveries reach this rate")
     parser.add_argument("--queue-size", type=int, default=1,
                         help="size of the queue the started source fills (default 1, as ansible-rulebook's)")
+    parser.add_argument("--plugin", default=PLUGIN_PATH,
+                        help="event source file to start (default: this tree's), e.g. an older copy to compare")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(serve(args.port, args.queue_size))
+        asyncio.run(serve(args.port, args.queue_size, args.plugin))
         return 0
     if args.smoke:
         args.n, args.clients = SMOKE_N, 4
@@ -283,7 +285,7 @@ def main(argv=None):
         url = args.url
     else:
         secret = secrets.token_urlsafe(15)[:20]
-        source = SourceProcess(secret, args.queue_size)
+        source = SourceProcess(secret, args.queue_size, os.path.abspath(args.plugin))
         url = source.url
     sample = CpuSamples(source, window_step(args.n)) if source and source.cpu_seconds() is not None else None
     load_before = load()

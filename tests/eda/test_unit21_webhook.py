@@ -322,11 +322,30 @@ async def test_answers_at_once_while_the_rule_engine_is_busy_and_503_when_the_ba
         statuses = [(await source.send(case_payload(change_time=n)))[0] for n in range(4)]
         assert time.monotonic() - started < 5
         # Nobody reads the queue: one event sits in it (size 1), one is held by the forwarder,
-        # one is pending (max_pending_events), and the fourth is refused so that Unit21 retries it.
+        # one is pending (max_pending_events), and the fourth waits 1 s for room, then is refused so that
+        # Unit21 retries it.
         assert statuses == [200, 200, 200, 503]
+        assert time.monotonic() - started >= plugin.BACKLOG_WAIT
         assert len(await source.events()) == 3
         assert (await source.send(case_payload(change_time=3)))[0] == 200  # the refused one, retried
         assert len(await source.events()) == 1
+
+
+@asynctest
+async def test_a_burst_beyond_the_backlog_waits_for_room_instead_of_being_refused():
+    async with Source({"max_pending_events": 2}) as source:
+        async def rule_engine():  # takes an event every 20 ms
+            taken = []
+            while len(taken) < 12:
+                taken.append(await source.queue.get())
+                await asyncio.sleep(0.02)
+            return taken
+
+        engine = asyncio.ensure_future(rule_engine())
+        answers = await asyncio.gather(*(source.send(case_payload(change_time=n)) for n in range(12)))
+        assert [status for status, dummy in answers] == [200] * 12
+        taken = await asyncio.wait_for(engine, 5)
+    assert sorted(e["meta"]["change_time"] for e in taken) == list(range(12))
 
 
 @asynctest

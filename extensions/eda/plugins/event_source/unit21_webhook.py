@@ -34,7 +34,8 @@ description:
     O(max_json_depth) levels deep, gets 400. Refusals are logged at warning level with the reason; the
     secret and the signature values are never logged.
   - A valid delivery is answered 200 at once and handed to the rule engine in the background, so a
-    slow rule engine never makes Unit21 time out and retry.
+    slow rule engine never makes Unit21 time out and retry. Only when O(max_pending_events) deliveries are
+    already waiting does a new one wait, at most 1 second, for room before it gets 503.
   - "Unit21 retries a delivery (up to 3 attempts, 1 s and 2 s apart) when it does not get a 2xx answer in
     time. Retries of a delivery already accepted are answered 200 but not put on the queue again. A retry is
     recognised by the SHA-256 digest of its body, which Unit21 signs: a retry repeats the body whatever its
@@ -55,8 +56,9 @@ description:
     (ISO 8601 UTC). ansible-rulebook adds C(meta.source) and C(meta.uuid). Headers are not copied into the
     event, so the signature never reaches a playbook."
   - "Connections: at most O(max_connections) are open at once, counted from acceptance (for HTTPS, from
-    before the TLS handshake). One more is answered C(503) with C(Connection: close) and closed, which Unit21
-    treats like any failed attempt and retries; the server keeps serving the others. A connection must send
+    before the TLS handshake). Over plain HTTP, a connection beyond the cap is answered C(503) with
+    C(Connection: close) and closed; over HTTPS it is closed at once, without a handshake. Unit21 retries
+    either like any failed attempt, and the server keeps serving the other connections. A connection must send
     each complete request (headers and body) within O(read_timeout) seconds of opening or of its previous
     answer, and an idle keep-alive connection is closed after the same time, so a client sending slowly
     (slowloris) is cut off after O(read_timeout) seconds. For HTTPS the TLS handshake has the same limit."
@@ -120,8 +122,9 @@ options:
     default: 10000
   max_pending_events:
     description:
-      - Most accepted deliveries waiting for the rule engine. When that many are waiting, new deliveries
-        get 503 so that Unit21 retries them later.
+      - Most accepted deliveries waiting for the rule engine. When that many are waiting, a new delivery
+        waits up to 1 second for room (the rule engine takes one event at a time, so a burst of concurrent
+        deliveries is absorbed instead of refused), then gets 503 so that Unit21 retries it later.
     type: int
     default: 1000
   max_json_depth:
@@ -140,9 +143,10 @@ options:
     default: 10
   max_connections:
     description:
-      - Most connections open at once. Each one more is answered 503 with C(Connection) C(close), and closed.
-      - Unit21 delivers one request per connection attempt and retries a failed attempt, so a burst beyond
-        the cap is delivered later rather than lost.
+      - Most connections open at once. A connection beyond the cap is answered 503 and closed (over HTTPS,
+        closed without an answer).
+      - Unit21 retries a failed attempt twice (1 s, then 2 s later), so a short burst beyond the cap is
+        delivered later rather than lost.
     type: int
     default: 100
   certfile:
@@ -205,7 +209,7 @@ EXAMPLES = r"""
   sources:
     - caseops.desk.unit21_webhook:
         port: 5000
-        max_connections: 200    # one more connection is answered 503 and Unit21 retries it
+        max_connections: 200    # a connection beyond 200 is answered 503, and Unit21 retries it
         read_timeout: 5         # cut clients that take longer than 5 s to send a request
         max_json_depth: 16      # refuse bodies nested deeper with 400
         dedup_max_entries: 50000
@@ -224,6 +228,7 @@ SIGNATURE_HEADER = "unit21-signature"
 SECRET_ENV_VAR = "UNIT21_WEBHOOK_SECRET"
 CHANGE_ALIASES = {"OPEN": "REOPENED"}
 READ_CHUNK = 65536
+BACKLOG_WAIT = 1.0  # seconds a delivery may wait for room in a full backlog before it gets 503
 
 DEFAULTS = {
     "host": "0.0.0.0",
@@ -689,10 +694,17 @@ class Unit21WebhookSource(object):
             return self._refuse(request, 400, "the body is not valid JSON")
         if not isinstance(payload, dict):
             return self._refuse(request, 400, "the body is JSON but not an object")
+        event = build_event(payload, _received_at())
         try:
-            self.pending.put_nowait(build_event(payload, _received_at()))
+            self.pending.put_nowait(event)
         except asyncio.QueueFull:
-            return self._refuse(request, 503, "%d events are waiting for the rule engine" % self.pending.maxsize)
+            # ansible-rulebook's queue holds one event, so the rule engine drains the backlog one event per
+            # turn of the event loop while many deliveries can arrive in one turn: wait briefly for room.
+            try:
+                await asyncio.wait_for(self.pending.put(event), BACKLOG_WAIT)
+            except asyncio.TimeoutError:
+                return self._refuse(request, 503, "%d events are waiting for the rule engine"
+                                    % self.pending.maxsize)
         # Remembered only once accepted, so a delivery refused above can still be retried.
         self.signatures.add(signature, now + self.config["tolerance"] + 1, now)
         self.deliveries.add(key, now + self.config["dedup_window"], now)
