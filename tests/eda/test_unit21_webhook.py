@@ -500,7 +500,8 @@ async def test_a_full_dedup_memory_forgets_the_oldest_delivery_first():
 
 def test_the_throughput_benchmark_smoke_run_queues_every_delivery_once():
     bench = os.path.join(plugin.__file__.rsplit("/extensions/", 1)[0], "tools", "bench_eda.py")
-    run = subprocess.run([sys.executable, bench, "--smoke", "--json"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, bench, "--smoke", "--json"], capture_output=True, text=True, timeout=120,
+                         check=False)
     result = json.loads(run.stdout)
     assert run.returncode == 0 and result["ok"], (result, run.stderr[-2000:])
     assert result["answers"] == {"200 accepted": result["n"]} and result["events_queued"] == result["n"]
