@@ -495,11 +495,21 @@ class ConnectionGuard(object):
             self._next_refusal_log = now + REFUSAL_LOG_INTERVAL
 
     @staticmethod
-    async def on_response_prepare(request, response):
-        """An answer is on its way: the connection's clock restarts for the next request."""
+    def _connection(request):
         transport = request.transport
         connection = transport.get_protocol() if transport is not None else None
-        if isinstance(connection, GuardedConnection):
+        return connection if isinstance(connection, GuardedConnection) else None
+
+    def request_received(self, request):
+        """The whole request is in: the clock stops while we answer (which may wait for backlog room)."""
+        connection = self._connection(request)
+        if connection is not None:
+            connection.deadline = float("inf")
+
+    async def on_response_prepare(self, request, response):
+        """An answer is on its way: the connection's clock restarts for the next request."""
+        connection = self._connection(request)
+        if connection is not None:
             connection.restart_clock()
 
 
@@ -558,8 +568,11 @@ class GuardedConnection(asyncio.Protocol):
         if self.transport is None:
             return
         loop = asyncio.get_running_loop()
-        if loop.time() < self.deadline:
-            self._timer = loop.call_at(self.deadline, self._check_deadline)
+        now = loop.time()
+        if now < self.deadline:
+            # Never later than read_timeout from now: while an answer is prepared the deadline is infinite,
+            # and the next one (restart_clock) is at least read_timeout away.
+            self._timer = loop.call_at(min(self.deadline, now + self.guard.read_timeout), self._check_deadline)
             return
         if self.receiving:
             peer = self.transport.get_extra_info("peername")
@@ -666,6 +679,7 @@ class Unit21WebhookSource(object):
 
     async def webhook(self, request):
         raw_body = await self._read_body(request)
+        self.guard.request_received(request)
         if raw_body is None:
             return self._refuse(request, 413, "the body is over the %d-byte limit" % self.config["max_body_size"])
         header = request.headers.get(SIGNATURE_HEADER)
