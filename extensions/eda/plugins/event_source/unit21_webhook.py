@@ -719,6 +719,7 @@ class Unit21WebhookSource(object):
             except asyncio.TimeoutError:
                 return self._refuse(request, 503, "%d events are waiting for the rule engine"
                                     % self.pending.maxsize)
+            now = self.clock()  # keeps each memory in expiry order after the wait
         # Remembered only once accepted, so a delivery refused above can still be retried.
         self.signatures.add(signature, now + self.config["tolerance"] + 1, now)
         self.deliveries.add(key, now + self.config["dedup_window"], now)
