@@ -27,7 +27,7 @@ Three ways a "look up, then create" makes a second object, and what the guard do
 
 A module uses it in a few lines::
 
-    guard = CreateGuard.for_module(module, "Cloudforce One", client.account_id, ("request", summary, request_type),
+    guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client), ("request", summary, request_type),
                                    "a request with the summary %r" % summary)
     with guard.serialised(not module.check_mode):
         current = look_up()
@@ -138,6 +138,15 @@ def private_directory(path):
     if info.st_mode & 0o077:
         os.chmod(path, 0o700)
     return path
+
+
+def account_of(client):
+    """Whose objects a client sees: its API's base URL and its account (Cloudflare account, Falcon member CID or API
+    client, ...), so the same identity at two tenants gets two locks."""
+    transport = getattr(client, "transport", None)
+    account = (getattr(client, "account_id", None) or getattr(client, "member_cid", None)
+               or getattr(client, "client_id", None) or "")
+    return "%s %s" % (getattr(transport, "base_url", ""), account)
 
 
 def identity_key(vendor, account, identity):

@@ -138,7 +138,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
-from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, guard_argument_spec, pick_oldest
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -174,7 +174,7 @@ def run(module, client):
     falcon.check_user_uuid(params["user_uuid"])
     case_id = params["case_id"]
     posting = not params["allow_duplicates"] and not module.check_mode
-    guard = CreateGuard.for_module(module, "Falcon", _account(client), ("comment", case_id, normalized_text(text)),
+    guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("comment", case_id, normalized_text(text)),
                                    "a comment with this text on Falcon case %s" % case_id)
     # Look up, then post, one run at a time per case and text.
     with guard.serialised(posting):
@@ -214,13 +214,6 @@ def _ensure_comment(module, client, guard, case_id, text):
         module.warn("The comment was added but could not be read back yet; the result shows what was sent.")
         activity = predicted
     return dict(changed=True, activity=activity, diff=dict(before={}, after=activity))
-
-
-def _account(client):
-    """Whose comments: the API endpoint and the customer (member CID, else the API client)."""
-    transport = getattr(client, "transport", None)
-    return "%s %s" % (getattr(transport, "base_url", ""),
-                      getattr(client, "member_cid", None) or getattr(client, "client_id", None) or "")
 
 
 def list_comments(client, case_id):

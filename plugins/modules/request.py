@@ -181,7 +181,7 @@ request:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, guard_argument_spec, pick_oldest
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -209,7 +209,7 @@ def run(module, client):
 
     summary, request_type = params["summary"], params["request_type"]
     what = "a Cloudforce One request with the summary %r and type %r" % (summary, request_type)
-    guard = CreateGuard.for_module(module, "Cloudforce One", _account(client), ("request", summary, request_type), what)
+    guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client), ("request", summary, request_type), what)
     # Look up, then create, one run at a time per summary and type.
     with guard.serialised(present and not module.check_mode):
         matches = client.find_requests(summary, request_type)
@@ -219,11 +219,6 @@ def run(module, client):
         # A list item has no content; the full record is needed to compare it.
         current = client.get_request(oldest["id"]) if oldest else None
         return _present(module, client, None, current, wanted, guard)
-
-
-def _account(client):
-    transport = getattr(client, "transport", None)
-    return "%s %s" % (getattr(transport, "base_url", ""), getattr(client, "account_id", ""))
 
 
 def _present(module, client, request_id, current, wanted, guard):

@@ -162,7 +162,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
-from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, guard_argument_spec, pick_oldest
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -184,7 +184,7 @@ def run(module, client):
 
     posting = present and message_id is None and not params["allow_duplicates"]
     what = "a message with this content on Cloudforce One request %s" % request_id
-    guard = CreateGuard.for_module(module, "Cloudforce One", _account(client),
+    guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client),
                                    ("message", request_id, normalized_text(content)), what)
     # Look up, then post, one run at a time per request and content.
     with guard.serialised(posting and not module.check_mode):
@@ -192,11 +192,6 @@ def run(module, client):
         if present:
             return _present(module, client, request_id, content, message_id, messages, guard)
     return _absent(module, client, request_id, content, message_id, messages)
-
-
-def _account(client):
-    transport = getattr(client, "transport", None)
-    return "%s %s" % (getattr(transport, "base_url", ""), getattr(client, "account_id", ""))
 
 
 def _present(module, client, request_id, content, message_id, messages, guard):
