@@ -182,7 +182,11 @@ class IdentityLock:
         directory = self.directory or runtime_directory()
         self.path = os.path.join(directory, self.key + ".lock")
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        fd = os.open(self.path, flags, 0o600)
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as err:
+            raise ConfigurationError("Cannot open the lock file %s: %s. Remove it, or set XDG_RUNTIME_DIR to a private "
+                                     "directory." % (self.path, err.strerror))
         started = self.clock()
         try:
             while not self._try_lock(fd):

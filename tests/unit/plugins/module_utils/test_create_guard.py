@@ -7,9 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -52,35 +53,39 @@ def guard(clock, settle=10.0, warnings=None, **kwargs):
 
 
 # -- the lock, between real processes ------------------------------------------------------------
-def _look_up_then_create(directory, store, log, use_lock):
-    """One 'run': look for the object in ``store``; when absent, create it slowly (a real API call takes time)."""
-    lock = IdentityLock(identity_key("Vendor", "acct", ("thing", "name")), "a thing", 20.0, directory=directory)
-    if use_lock:
-        lock.acquire()
-    try:
-        if not os.path.exists(store):
-            time.sleep(0.3)
-            with open(store, "a") as handle:
-                handle.write("%d\n" % os.getpid())
-            with open(log, "a") as handle:
-                handle.write("created\n")
-        else:
-            with open(log, "a") as handle:
-                handle.write("found\n")
-    finally:
-        lock.release()
+# One "run": look for the object in ``store``; when absent, create it slowly (a real API call takes time).
+ONE_RUN = """
+import os, sys, time
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import IdentityLock, identity_key
+directory, store, log, use_lock, start_at = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "lock", float(sys.argv[5])
+# Every run looks at the same moment, however long its interpreter took to start.
+time.sleep(max(0.0, start_at - time.time()))
+lock = IdentityLock(identity_key("Vendor", "acct", ("thing", "name")), "a thing", 20.0, directory=directory)
+if use_lock:
+    lock.acquire()
+try:
+    if not os.path.exists(store):
+        time.sleep(0.3)
+        with open(store, "a") as handle:
+            handle.write("%d\\n" % os.getpid())
+        outcome = "created"
+    else:
+        outcome = "found"
+    with open(log, "a") as handle:
+        handle.write(outcome + "\\n")
+finally:
+    lock.release()
+"""
 
 
 def _run_in_parallel(tmp_path, use_lock, runs=4):
     store, log = str(tmp_path / "objects"), str(tmp_path / "log")
-    context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_look_up_then_create, args=(str(tmp_path), store, log, use_lock))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    start_at = "%f" % (time.time() + 3.0)
+    processes = [subprocess.Popen([sys.executable, "-c", ONE_RUN, str(tmp_path), store, log,
+                                   "lock" if use_lock else "no-lock", start_at], env=env)
                  for _ in range(runs)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(30)
-        assert process.exitcode == 0
+    assert [process.wait(30) for process in processes] == [0] * runs
     with open(log) as handle:
         return sorted(handle.read().split())
 
@@ -339,3 +344,33 @@ def test_pick_oldest_breaks_ties_by_id_numerically_and_is_quiet_for_one():
     assert pick_oldest([{"id": 10, "created": "t"}, {"id": 9, "created": "t"}], "x", warnings.append)["id"] == 9
     assert pick_oldest([{"id": 1}], "x", warnings.append) == {"id": 1} and len(warnings) == 1
     assert pick_oldest([], "x", warnings.append) is None
+
+
+def test_account_of_tells_tenants_apart():
+    class Transport:
+        base_url = "https://api.example.com"
+
+    class Cloudflare:
+        transport = Transport()
+        account_id = "acct-1"
+
+    class Falcon:
+        transport = Transport()
+        account_id = None
+        member_cid = None
+        client_id = "client-1"
+
+    assert create_guard.account_of(Cloudflare()) == "https://api.example.com acct-1"
+    assert create_guard.account_of(Falcon()) == "https://api.example.com client-1"
+    falcon_child = Falcon()
+    falcon_child.member_cid = "child-cid"
+    assert create_guard.account_of(falcon_child) == "https://api.example.com child-cid"
+
+
+def test_a_lock_file_that_is_a_symlink_is_refused(tmp_path):
+    key = identity_key("V", "a", ("x",))
+    (tmp_path / "elsewhere").write_text("")
+    (tmp_path / (key + ".lock")).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ConfigurationError) as caught:
+        IdentityLock(key, "x", 0.0, directory=str(tmp_path)).acquire()
+    assert "Cannot open the lock file" in caught.value.msg
