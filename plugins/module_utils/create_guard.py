@@ -74,7 +74,6 @@ MAX_POLL_SECONDS = 10.0
 LOCK_POLL_SECONDS = 0.05
 
 
-
 def guard_argument_spec():
     """The option of every module that creates objects (documented by the doc fragment create_guard)."""
     return dict(create_settle_seconds=dict(type="float", fallback=(nonempty_env_fallback, [SETTLE_ENV])))

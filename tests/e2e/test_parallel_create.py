@@ -42,7 +42,7 @@ def run_in_parallel(sandbox_url, tmp_path, extra_vars):
                 "XDG_RUNTIME_DIR": str(tmp_path)})
     command = ["ansible-playbook", os.path.join(HERE, "playbooks", "parallel_create.yml"), "-e", json.dumps(extra_vars)]
     processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for _ in range(RUNS)]
+                 for _run in range(RUNS)]
     outputs = [process.communicate(timeout=300)[0] for process in processes]
     return [process.returncode for process in processes], outputs
 
@@ -64,8 +64,8 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
     if path == "request_message":
         extra_vars["request_id"] = cloudflare_request(sandbox_url, tag + " thread")
     if path == "case_activity":
-        extra_vars["case_id"] = control("POST", "/_sandbox/falcon/cases", {"title": tag, "type": "fc:contact",
-                                                                          "body": "A case for parallel comments."})["id"]
+        case = {"title": tag, "type": "fc:contact", "body": "A case for parallel comments."}
+        extra_vars["case_id"] = control("POST", "/_sandbox/falcon/cases", case)["id"]
     method, path_regex, operation = CREATES[path]
     control("POST", "/_sandbox/faults", {"match": {"method": method, "path_regex": path_regex}, "action": "delay",
                                          "delay": CREATE_DELAY, "count": RUNS})

@@ -92,7 +92,7 @@ def test_listing_is_complete_when_the_service_serves_fewer_than_asked(server, fi
     assert [m["id"] for m in found] == list(range(1, count + 1))
     sent = [body(r)["page"] for r in server.requests]
     # A 1-based API reads page 0 as page 1: that repeat costs one request, once, when there is more than one page.
-    expected = pages if first == 0 or pages == [0] else [0] + [p for p in range(1, len(pages) + 1)]
+    expected = pages if first == 0 or pages == [0] else [0] + list(range(1, len(pages) + 1))
     assert sent == expected
 
 

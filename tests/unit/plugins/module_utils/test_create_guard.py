@@ -84,7 +84,7 @@ def _run_in_parallel(tmp_path, use_lock, runs=4):
     start_at = "%f" % (time.time() + 3.0)
     processes = [subprocess.Popen([sys.executable, "-c", ONE_RUN, str(tmp_path), store, log,
                                    "lock" if use_lock else "no-lock", start_at], env=env)
-                 for _ in range(runs)]
+                 for _run in range(runs)]
     assert [process.wait(30) for process in processes] == [0] * runs
     with open(log) as handle:
         return sorted(handle.read().split())
