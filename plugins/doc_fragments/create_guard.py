@@ -26,15 +26,19 @@ options:
         C(group/caseops.desk.all) in C(module_defaults).
     type: float
 notes:
-  - Parallel runs on one controller that ensure the same object (two job templates, an event rule firing twice) make it
-    once. The module holds an exclusive lock per object while it looks the object up and creates it; the lock files
-    live in E(XDG_RUNTIME_DIR)C(/caseops-desk), or in C(caseops-desk-<uid>) under the temporary directory (mode 0700,
-    files 0600). A run waits for another run's create of the same object at most twice (O(retry_max_time) +
-    O(timeout)) plus O(create_settle_seconds) plus 60 seconds, then fails with a message naming the lock.
-  - The lock only covers one machine. Runs on several controller nodes, or AWX/AAP jobs spread over several
-    execution nodes or container groups, are not serialised and can still race. In AWX/AAP, run the job templates
-    that may create the same object on one instance group with one execution node, or chain them in a workflow
-    instead of launching them at the same time; with EDA, let one rulebook action handle an object.
+  - Parallel runs on one controller that ensure the same object (two playbooks, an event rule firing twice) make it
+    once. The module holds an exclusive lock per object while it looks the object up and creates it. The lock files
+    live in C(caseops-desk-<uid>) under E(CASEOPS_LOCK_DIR) when that is set, else in E(XDG_RUNTIME_DIR)C(/caseops-desk),
+    else in C(caseops-desk-<uid>) under the temporary directory (directories 0700, files 0600). A run waits for another
+    run's create of the same object at most twice (O(retry_max_time) + O(timeout)) plus O(create_settle_seconds) plus
+    60 seconds, then fails with a message naming the lock.
+  - The lock only covers runs that share the lock directory on one machine. Runs on several controller nodes are not
+    serialised and can still race. In AWX/AAP every job runs in its own container with its own temporary directory,
+    so two jobs are not serialised either, even on one execution node, unless they share a lock directory. To serialise
+    them, expose a host directory to the jobs (the C(Paths to expose to isolated jobs) setting) and set
+    E(CASEOPS_LOCK_DIR) to it in the jobs' environment; that covers the jobs of one execution node. For job templates
+    that may create the same object, run them on an instance group with one execution node, or chain them in a
+    workflow instead of launching them at the same time; with EDA, let one rulebook action handle an object.
   - When several objects already have the same identity (made by hand, by another tool, or by a create the service
     applied after the settle window), the module uses the oldest, warns with the IDs of the others, and leaves them
     alone, so later runs are not stuck.

@@ -9,8 +9,9 @@ Three ways a "look up, then create" makes a second object, and what the guard do
   twice) both look, both find nothing, both create.  The guard serialises
   "look up, then create" per object identity with an exclusive ``flock`` on a
   lock file named by a hash of vendor, account and identity, in a private
-  per-user directory (``$XDG_RUNTIME_DIR/caseops-desk``, else
-  ``<tempdir>/caseops-desk-<uid>``; directory 0700, files 0600).  The second
+  per-user directory (``$CASEOPS_LOCK_DIR/caseops-desk-<uid>``, else
+  ``$XDG_RUNTIME_DIR/caseops-desk``, else ``<tempdir>/caseops-desk-<uid>``;
+  directory 0700, files 0600).  The second
   run waits (bounded) and then finds what the first one made.  The lock is on
   one machine only: runs on several controller nodes, or AWX jobs on several
   execution nodes or container groups, are not serialised (see the doc
@@ -64,6 +65,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
 )
 
 SETTLE_ENV = "CASEOPS_CREATE_SETTLE_SECONDS"
+LOCK_DIR_ENV = "CASEOPS_LOCK_DIR"
 # Long enough to outlast the upstream timeouts of common API gateways (29-60 s), so a write still in
 # flight when a gateway answered 502/504 or the client gave up has landed; it is spent only after such a
 # failure, never on a normal run.
@@ -111,9 +113,20 @@ def lock_wait_seconds(params, settle_seconds):
 
 # -- the lock ---------------------------------------------------------------------------------
 def runtime_directory():
-    """The private per-user directory the lock files live in, created 0700 and checked to be ours."""
+    """The private per-user directory the lock files live in, created 0700 and checked to be ours.
+
+    ``CASEOPS_LOCK_DIR`` names a directory shared by runs that do not share a
+    temporary directory (AWX jobs run in separate containers); the locks go
+    into a per-user directory inside it.
+    """
+    shared = (os.environ.get(LOCK_DIR_ENV) or "").strip()
     base = os.environ.get("XDG_RUNTIME_DIR")
-    if base and os.path.isdir(base):
+    if shared:
+        if not os.path.isdir(shared):
+            raise ConfigurationError("%s is %s, which is not a directory; create it, or unset %s."
+                                     % (LOCK_DIR_ENV, shared, LOCK_DIR_ENV))
+        path = os.path.join(shared, "caseops-desk-%d" % os.getuid())
+    elif base and os.path.isdir(base):
         path = os.path.join(base, "caseops-desk")
     else:
         path = os.path.join(tempfile.gettempdir(), "caseops-desk-%d" % os.getuid())

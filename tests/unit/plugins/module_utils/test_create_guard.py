@@ -374,3 +374,15 @@ def test_a_lock_file_that_is_a_symlink_is_refused(tmp_path):
     with pytest.raises(ConfigurationError) as caught:
         IdentityLock(key, "x", 0.0, directory=str(tmp_path)).acquire()
     assert "Cannot open the lock file" in caught.value.msg
+
+
+def test_a_shared_lock_directory_takes_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv(create_guard.LOCK_DIR_ENV, str(shared))
+    assert create_guard.runtime_directory() == str(shared / ("caseops-desk-%d" % os.getuid()))
+    monkeypatch.setenv(create_guard.LOCK_DIR_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ConfigurationError) as caught:
+        create_guard.runtime_directory()
+    assert "CASEOPS_LOCK_DIR is %s, which is not a directory" % (tmp_path / "missing") in caught.value.msg
