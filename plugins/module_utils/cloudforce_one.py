@@ -40,8 +40,9 @@ STATUSES = ["open", "accepted", "reported", "approved", "completed", "declined"]
 SORT_FIELDS = ["created", "updated"]
 SORT_ORDERS = ["asc", "desc"]
 DEFAULT_PAGE_SIZE = 50
-# The API documents no maximum; the sandbox's assumed cap.
-MAX_PAGE_SIZE = 100
+# The API documents no maximum (FIDELITY.md, Cloudforce One C1): a service that refuses a larger page says so
+# with a 400, one that serves fewer items is paged through (see _list).
+MAX_PAGE_SIZE = 1000
 
 REQUEST_FIELDS = ("id", "readable_id", "summary", "content", "request_type", "priority", "tlp", "status",
                   "created", "updated", "completed", "tokens", "message_tokens")
@@ -180,18 +181,25 @@ class CloudforceOneClient:
 
     def call(self, method, parts, json_body=None, replay_safe=None, recover=None):
         """The envelope's ``result`` of one call (None for deletes, which carry none)."""
+        return self._call(method, parts, json_body, replay_safe, recover)[0]
+
+    def _call(self, method, parts, json_body=None, replay_safe=None, recover=None):
+        """(``result``, ``result_info`` or None) of one call."""
         path = self.path(*parts)
         reply = self.transport.request(method, path, json_body=json_body, headers=self.auth_headers,
                                        replay_safe=replay_safe, recover=recover)
         if reply.is_recovered:
-            return reply.recovered
+            return reply.recovered, None
         body = reply.json()
         if isinstance(body, dict) and body.get("success") is False:
             errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
             described = describe_errors(errors) or "no error details"
             raise ApiError(self.transport.redact("Cloudforce One %s %s was not successful: %s." % (method, path, described)),
                            status=reply.status, vendor="Cloudforce One", method=method, errors=errors)
-        return body.get("result") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return None, None
+        info = body.get("result_info")
+        return body.get("result"), info if isinstance(info, dict) else None
 
     def quota(self):
         return self.call("GET", ["requests", "quota"])
@@ -206,25 +214,35 @@ class CloudforceOneClient:
     def _list(self, parts, body, page_size):
         """Every item of a POST list, page by page.
 
-        The first page index is not documented (notes 3): examples send 0,
+        Where a listing ends (FIDELITY.md, Cloudforce One C2): these lists carry
+        no ``result_info`` in the spec, and the service may serve fewer items
+        than ``per_page`` asks without saying so (C1).  So a page shorter than
+        asked ends the listing only once the service has shown what a full page
+        is: an empty page ends it, and so does a page shorter than an earlier
+        one.  When an answer does carry ``result_info`` (``total_count``,
+        ``total_pages``), the listing ends where it says.
+
+        The first page index is not documented (C3): examples send 0,
         Cloudflare's convention is 1.  Starting at 0 and skipping a page 1 that
         repeats page 0 works with a 0-based API and with one that reads 0 as 1.
-        Paging stops on a short or empty page, or on a page with nothing new
-        (an API that ignores ``page`` must not loop forever).
+        A page with nothing new other than that one ends the listing too (an
+        API that ignores ``page`` must not loop forever).
         """
         items, seen = [], set()
         page = 0
+        full_page = 0  # the longest page served: what the service gives per page for this per_page
         while True:
-            result = self.call("POST", parts, json_body=dict(body, page=page, per_page=page_size), replay_safe=True)
+            result, info = self._call("POST", parts, json_body=dict(body, page=page, per_page=page_size), replay_safe=True)
             result = result if isinstance(result, list) else []
             fresh = [item for item in result if _key(item) not in seen]
             for item in fresh:
                 seen.add(_key(item))
             items.extend(fresh)
-            if len(result) < page_size:
+            if not result or len(result) < full_page or _says_last(info, page, len(items)):
                 return items
             if not fresh and page != 1:
                 return items
+            full_page = max(full_page, len(result))
             page += 1
 
     # -- messages ----------------------------------------------------------------------
@@ -234,19 +252,25 @@ class CloudforceOneClient:
         items = self._list(["requests", request_id, "message"], body, page_size)
         return [normalize_message(item) for item in items]
 
-    def create_message(self, request_id, content, known_ids=()):
-        """Post a message; after an ambiguous failure, find it rather than post it twice.
+    def new_message_finder(self, request_id, content, known_ids=()):
+        """A look-up for a message we posted: this content, not among ``known_ids``, by us when we know who we are.
 
         ``known_ids``: ids of messages with this content that existed before,
         so a deliberate repeat is not mistaken for the one we just sent.
         """
         known = set(known_ids)
 
-        def recover():
+        def find():
             found = [m for m in self.list_messages(request_id)
                      if same_text(m["content"], content) and m["id"] not in known and (not self.email or m["author"] == self.email)]
-            return max(found, key=lambda m: m["id"]) if found else None
+            return min(found, key=lambda m: m["id"]) if found else None
+        return find
 
+    def create_message(self, request_id, content, known_ids=(), recover=None):
+        """Post a message; after an ambiguous failure, ``recover`` (by default one look-up) finds it rather than
+        posting it twice."""
+        if recover is None:
+            recover = self.new_message_finder(request_id, content, known_ids)
         result = self.call("POST", ["requests", request_id, "message", "new"], json_body={"content": content},
                            replay_safe=False, recover=recover)
         return normalize_message(result)
@@ -298,17 +322,23 @@ class CloudforceOneClient:
         return [r for r in self.list_requests(request_type=request_type)
                 if r["summary"] == summary and r["request_type"] == request_type]
 
-    def create_request(self, fields, known_ids=()):
-        """Create a request; after an ambiguous failure, find it (same summary and type) rather than create it twice."""
+    def new_request_finder(self, summary, request_type, known_ids=()):
+        """A look-up for a request we created: this summary and type, not among ``known_ids``; the oldest, in full."""
         known = set(known_ids)
 
-        def recover():
-            found = [r for r in self.find_requests(fields.get("summary"), fields.get("request_type")) if r["id"] not in known]
+        def find():
+            found = [r for r in self.find_requests(summary, request_type) if r["id"] not in known]
             if not found:
                 return None
-            newest = max(found, key=lambda r: r.get("created") or "")
-            return self.call("GET", ["requests", newest["id"]])
+            oldest = min(found, key=lambda r: (r.get("created") or "", r["id"]))
+            return self.call("GET", ["requests", oldest["id"]])
+        return find
 
+    def create_request(self, fields, known_ids=(), recover=None):
+        """Create a request; after an ambiguous failure, ``recover`` (by default one look-up by summary and type)
+        finds it rather than creating it twice."""
+        if recover is None:
+            recover = self.new_request_finder(fields.get("summary"), fields.get("request_type"), known_ids)
         result = normalize_request(self.call("POST", ["requests", "new"], json_body=fields, replay_safe=False,
                                              recover=recover))
         if result["priority"] is None:
@@ -338,6 +368,19 @@ class CloudforceOneClient:
             # A replayed DELETE that finds nothing means the first one went through.
             if not err.replayed:
                 raise
+
+
+def _says_last(info, page, count):
+    """Whether a ``result_info`` (when the service sends one) says this was the last page."""
+    if not info:
+        return False
+    total_count = info.get("total_count")
+    if isinstance(total_count, int) and not isinstance(total_count, bool) and count >= total_count:
+        return True
+    total_pages, served = info.get("total_pages"), info.get("page")
+    served = page if served is None else served
+    return (isinstance(total_pages, int) and isinstance(served, int) and not isinstance(served, bool)
+            and served >= total_pages)
 
 
 def _key(item):

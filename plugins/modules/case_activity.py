@@ -20,7 +20,9 @@ description:
     sent. Set O(allow_duplicates=true) to post the same text again on purpose."
   - After posting, the module reads the comment back and returns it with its ID.
   - A post that fails in a way that hides whether Falcon applied it (a timeout, a dropped connection, a gateway error)
-    is never sent again blindly; the module lists the comments first and returns the comment if it was added.
+    is never sent again blindly; the module lists the comments over O(create_settle_seconds) and returns the comment
+    if it was added.
+  - When the case has several comments with the text, the oldest is returned, with a warning.
 author:
   - caseops.desk maintainers (@caseops)
 options:
@@ -62,6 +64,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
+  - caseops.desk.create_guard
   - caseops.desk.attributes.falcon_group
 attributes:
   check_mode:
@@ -134,7 +137,8 @@ activity:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
+from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -169,6 +173,16 @@ def run(module, client):
         raise InvalidInputError("case_id must not be empty.")
     falcon.check_user_uuid(params["user_uuid"])
     case_id = params["case_id"]
+    posting = not params["allow_duplicates"] and not module.check_mode
+    guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("comment", case_id, normalized_text(text)),
+                                   "a comment with this text on Falcon case %s" % case_id)
+    # Look up, then post, one run at a time per case and text.
+    with guard.serialised(posting):
+        return _ensure_comment(module, client, guard, case_id, text)
+
+
+def _ensure_comment(module, client, guard, case_id, text):
+    params = module.params
     comments = list_comments(client, case_id)
     if not comments:
         # No comment yet: make sure the case exists, so check mode and errors tell the truth.
@@ -178,7 +192,8 @@ def run(module, client):
                                 status=404, vendor="Falcon")
     same = [c for c in comments if same_text(c.get("body"), text)]
     if same and not params["allow_duplicates"]:
-        return dict(changed=False, activity=same[0], diff=dict(before=same[0], after=same[0]))
+        oldest = pick_oldest(same, "comments with this text on case %s" % case_id, module.warn, created="created_time")
+        return dict(changed=False, activity=oldest, diff=dict(before=oldest, after=oldest))
 
     predicted = dict(id=None, case_id=case_id, type="comment", body=text)
     if module.check_mode:
@@ -187,12 +202,12 @@ def run(module, client):
     known = set(c["id"] for c in comments)
 
     def posted():
-        """Our comment, if the case now has one with this text that was not there before."""
+        """Our comment, if the case now has one with this text that was not there before (the oldest such)."""
         fresh = [c for c in list_comments(client, case_id) if c["id"] not in known and same_text(c.get("body"), text)]
-        fresh.sort(key=lambda c: c.get("created_time") or "", reverse=True)
-        return fresh[0] if fresh else None
+        return pick_oldest(fresh, "new comments with this text", None, created="created_time")
 
-    activity = client.add_comment(case_id, text, params["user_uuid"], recover=posted)
+    activity = guard.create(lambda recover: client.add_comment(case_id, text, params["user_uuid"], recover=recover),
+                            posted)
     if activity is None:
         activity = posted()
     if activity is None:
@@ -212,6 +227,7 @@ def list_comments(client, case_id):
 
 def main():
     argument_spec = connection_argument_spec("falcon")
+    argument_spec.update(guard_argument_spec())
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -13,8 +13,9 @@ short_description: Create, update or delete a Cloudflare Cloudforce One intellig
 version_added: 0.1.0
 description:
   - Manages a Cloudforce One request for information (RFI), a question to Cloudflare's threat intelligence team.
-  - The request is identified by O(request_id) when given, otherwise by O(summary) together with O(request_type);
-    the module fails when more than one request has that summary and type.
+  - The request is identified by O(request_id) when given, otherwise by O(summary) together with O(request_type).
+    When more than one request has that summary and type, the oldest is the request (with a warning naming the
+    others); O(state=absent) deletes them all.
   - Idempotent. An existing request is updated only in the fields that were given and differ, and only those fields
     are sent.
   - Results are normalised. The API names the type field C(request) and its full record may carry the priority as a
@@ -68,6 +69,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
+  - caseops.desk.create_guard
   - caseops.desk.attributes.cloudforce_one_group
 attributes:
   check_mode:
@@ -84,7 +86,8 @@ notes:
   - "Each new request uses one token of the account's quarterly quota; M(caseops.desk.request_info) shows what is left
     with C(gather: [quota])."
   - A create whose answer is lost (a timeout, a dropped connection, a gateway error) is not sent again blindly. The
-    module looks for a request with the same summary and type first, so a retry never creates a second one.
+    module looks for a request with the same summary and type over O(create_settle_seconds) first, so a retry does
+    not create a second one.
 seealso:
   - module: caseops.desk.request_info
   - module: caseops.desk.request_message
@@ -178,6 +181,7 @@ request:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -197,26 +201,27 @@ def run(module, client):
                                 "the request.")
     wanted = dict((name, params[name]) for name in EDITABLE if params[name] is not None)
     present = params["state"] == "present"
-    current = _find(client, request_id, params["summary"], params["request_type"], full=present)
-    if present:
-        return _present(module, client, request_id, current, wanted)
-    return _absent(module, client, current)
-
-
-def _find(client, request_id, summary, request_type, full):
     if request_id is not None:
-        return client.get_request(request_id)
-    matches = client.find_requests(summary, request_type)
-    if len(matches) > 1:
-        raise InvalidInputError("%d requests have the summary %r and type %r (%s); set request_id to say which one."
-                                % (len(matches), summary, request_type, ", ".join(m["id"] for m in matches)))
-    if not matches:
-        return None
-    # A list item has no content; the full record is needed to compare it.
-    return client.get_request(matches[0]["id"]) if full else matches[0]
+        current = client.get_request(request_id)
+        if present:
+            return _present(module, client, request_id, current, wanted, None)
+        return _absent(module, client, [current] if current else [])
+
+    summary, request_type = params["summary"], params["request_type"]
+    what = "a Cloudforce One request with the summary %r and type %r" % (summary, request_type)
+    guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client), ("request", summary, request_type), what)
+    # Look up, then create, one run at a time per summary and type.
+    with guard.serialised(present and not module.check_mode):
+        matches = client.find_requests(summary, request_type)
+        if not present:
+            return _absent(module, client, matches)
+        oldest = pick_oldest(matches, "requests with the summary %r and type %r" % (summary, request_type), module.warn)
+        # A list item has no content; the full record is needed to compare it.
+        current = client.get_request(oldest["id"]) if oldest else None
+        return _present(module, client, None, current, wanted, guard)
 
 
-def _present(module, client, request_id, current, wanted):
+def _present(module, client, request_id, current, wanted, guard):
     if current is None and request_id is not None:
         raise InvalidInputError("Request %s does not exist, so it cannot be updated. Leave out request_id to create a "
                                 "request (identified by summary and request_type)." % request_id)
@@ -229,7 +234,9 @@ def _present(module, client, request_id, current, wanted):
         predicted["status"] = "open"
         if module.check_mode:
             return _result(True, None, predicted)
-        return _result(True, None, client.create_request(wanted))
+        find = client.new_request_finder(wanted["summary"], wanted["request_type"])
+        created = guard.create(lambda recover: client.create_request(wanted, recover=recover), find)
+        return _result(True, None, created)
 
     changes = dict((name, value) for name, value in wanted.items() if current.get(name) != value)
     if not changes:
@@ -241,17 +248,25 @@ def _present(module, client, request_id, current, wanted):
     return _result(True, current, client.update_request(current["id"], changes))
 
 
-def _absent(module, client, current):
-    if current is None:
+def _absent(module, client, matches):
+    """Delete every request of ``matches`` (all share the identity); the result shows the oldest."""
+    if not matches:
         return _result(False, None, None)
-    if current.get("status") not in (None, "open"):
-        raise InvalidInputError("Request %s (%s) cannot be deleted: its status is %s, and Cloudforce One deletes a request "
-                                "only while it is open, before the team accepts it."
-                                % (current["id"], current.get("readable_id") or current.get("summary"), current["status"]))
+    for current in matches:
+        if current.get("status") not in (None, "open"):
+            raise InvalidInputError("Request %s (%s) cannot be deleted: its status is %s, and Cloudforce One deletes a "
+                                    "request only while it is open, before the team accepts it."
+                                    % (current["id"], current.get("readable_id") or current.get("summary"),
+                                       current["status"]))
+    oldest = pick_oldest(matches, "requests with this summary and type", None)
+    if len(matches) > 1:
+        module.warn("%d requests have this summary and type; all of them %s deleted: %s."
+                    % (len(matches), "would be" if module.check_mode else "were", ", ".join(m["id"] for m in matches)))
     if not module.check_mode:
-        client.delete_request(current["id"])
-    result = _result(True, current, None)
-    result["request"] = current
+        for current in matches:
+            client.delete_request(current["id"])
+    result = _result(True, oldest, None)
+    result["request"] = oldest
     return result
 
 
@@ -268,6 +283,7 @@ def _result(changed, before, after):
 
 def main():
     argument_spec = connection_argument_spec("cloudforce_one")
+    argument_spec.update(guard_argument_spec())
     argument_spec.update(
         request_id=dict(type="str"),
         summary=dict(type="str"),

@@ -13,7 +13,7 @@ short_description: Get or list Cloudflare Cloudforce One intelligence requests, 
 version_added: 0.1.0
 description:
   - Returns Cloudforce One requests for information (RFIs) of the account, either the one named by O(request_id) or every
-    request matching the list filters, reading every page until one comes back short or empty.
+    request matching the list filters, reading every page (see O(page_size) for where a listing ends).
   - On request, also returns the account's request quota, the request types it offers and the API's constants.
   - Requests are normalised as M(caseops.desk.request) returns them, with the type under C(request_type).
 author:
@@ -78,7 +78,10 @@ options:
     default: asc
   page_size:
     description:
-      - Requests per list request, 1 to 100.
+      - Requests per list request, 1 to 1000. The API documents no maximum; a service that refuses a large page says
+        so with an error, and one that silently serves fewer items per page is paged through all the same.
+      - The listing ends on an empty page, or on a page shorter than an earlier one; a first page shorter than asked
+        does not end it, because the service may have lowered O(page_size) without saying so.
     type: int
     default: 50
 extends_documentation_fragment:

@@ -16,7 +16,8 @@ description:
     questions and comments between you and the Cloudforce One team.
   - Idempotent. With O(message_id), the message is edited only when its content differs from O(content).
     Without O(message_id), a message with the same O(content) already on the request counts as that message,
-    so re-running a play does not post it again. Set O(allow_duplicates=true) to post a repeat on purpose.
+    so re-running a play does not post it again; when there are several, the oldest is returned, with a warning.
+    Set O(allow_duplicates=true) to post a repeat on purpose.
   - Content is compared without leading and trailing whitespace and with line endings unified, so the trailing newline
     of a YAML block scalar, or a service that trims what it stores, does not make it another message.
   - Every run lists the request's messages first (the API has no call that reads one message), so a run that changes
@@ -59,6 +60,7 @@ options:
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
+  - caseops.desk.create_guard
   - caseops.desk.attributes.cloudforce_one_group
 attributes:
   check_mode:
@@ -73,7 +75,8 @@ notes:
   - Needs the Cloudforce One Write permission, also for a run that changes nothing, because the API lists messages with a
     POST that requires Write.
   - A post whose answer is lost (a timeout, a dropped connection, a gateway error) is not sent again blindly. The module
-    lists the messages first and only posts again when the message is not there, so a retry never leaves two copies.
+    lists the messages over O(create_settle_seconds) and only posts again when the message is not there, so a retry
+    does not leave two copies.
 seealso:
   - module: caseops.desk.request_message_info
   - module: caseops.desk.request
@@ -158,7 +161,8 @@ deleted_ids:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
+from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -178,13 +182,19 @@ def run(module, client):
     if message_id is not None and message_id < 0:
         raise InvalidInputError("message_id must be a non-negative integer, got %d." % message_id)
 
-    messages = client.list_messages(request_id)
-    if present:
-        return _present(module, client, request_id, content, message_id, messages)
+    posting = present and message_id is None and not params["allow_duplicates"]
+    what = "a message with this content on Cloudforce One request %s" % request_id
+    guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client),
+                                   ("message", request_id, normalized_text(content)), what)
+    # Look up, then post, one run at a time per request and content.
+    with guard.serialised(posting and not module.check_mode):
+        messages = client.list_messages(request_id)
+        if present:
+            return _present(module, client, request_id, content, message_id, messages, guard)
     return _absent(module, client, request_id, content, message_id, messages)
 
 
-def _present(module, client, request_id, content, message_id, messages):
+def _present(module, client, request_id, content, message_id, messages, guard):
     if message_id is not None:
         current = _by_id(messages, message_id)
         if current is None:
@@ -199,13 +209,15 @@ def _present(module, client, request_id, content, message_id, messages):
 
     same = [m for m in messages if same_text(m["content"], content)]
     if same and not module.params["allow_duplicates"]:
-        newest = max(same, key=lambda m: m["id"])
-        return _result(False, newest, newest)
+        oldest = pick_oldest(same, "messages with this content on request %s" % request_id, module.warn)
+        return _result(False, oldest, oldest)
     if module.check_mode:
         posted = dict(id=None, author=getattr(client, "email", None), content=content, created=None, updated=None,
                       is_follow_on_request=False)
     else:
-        posted = client.create_message(request_id, content, known_ids=[m["id"] for m in same])
+        # A repeat posted on purpose (allow_duplicates) is told apart from the ones already there.
+        find = client.new_message_finder(request_id, content, known_ids=[m["id"] for m in same])
+        posted = guard.create(lambda recover: client.create_message(request_id, content, recover=recover), find)
     return _result(True, None, posted)
 
 
@@ -237,6 +249,7 @@ def _result(changed, before, after):
 
 def main():
     argument_spec = connection_argument_spec("cloudforce_one")
+    argument_spec.update(guard_argument_spec())
     argument_spec.update(
         request_id=dict(type="str", required=True),
         content=dict(type="str"),

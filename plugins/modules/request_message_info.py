@@ -14,7 +14,9 @@ version_added: 0.1.0
 description:
   - Returns every message in the thread of a Cloudforce One request for information (RFI), optionally only those
     posted in a time window, sorted as asked.
-  - Reads every page, O(page_size) messages at a time, until a page comes back short or empty.
+  - Reads every page, O(page_size) messages at a time, until a page comes back empty or shorter than an earlier one.
+    A first page shorter than asked does not end the listing, because the service may serve fewer messages per page
+    than asked without saying so.
 author:
   - caseops.desk maintainers (@caseops)
 options:
@@ -49,7 +51,8 @@ options:
     default: asc
   page_size:
     description:
-      - Messages per list request, 1 to 100. Larger pages mean fewer requests.
+      - Messages per list request, 1 to 1000. Larger pages mean fewer requests. The API documents no maximum; a service
+        that refuses a large page says so with an error, and one that silently serves fewer is paged through.
     type: int
     default: 50
 extends_documentation_fragment:

@@ -62,6 +62,49 @@ def test_listing_reads_every_page_whether_pages_start_at_0_or_1(server, first):
     assert all(s["per_page"] == 3 for s in sent)
 
 
+def clamped_pages(items, first, cap, result_info=False):
+    """A list endpoint that serves at most ``cap`` items a page whatever per_page asks, without saying so (C1)."""
+    def answer(record):
+        sent = body(record)
+        index = max(sent["page"] - first, 0) if first == 1 else sent["page"]
+        size = min(sent["per_page"], cap)
+        envelope = {"success": True, "errors": [], "messages": [], "result": items[index * size:(index + 1) * size]}
+        if result_info:
+            total_pages = (len(items) + size - 1) // size
+            envelope["result_info"] = {"page": index + first, "per_page": size, "count": len(envelope["result"]),
+                                       "total_count": len(items), "total_pages": total_pages}
+        return Answer(200, envelope)
+    return answer
+
+
+@pytest.mark.parametrize("first", [0, 1])
+@pytest.mark.parametrize("count, cap, pages", [
+    # (items, what the service serves per page when asked for 10) -> pages requested (0-based API; +1 for 1-based)
+    (25, 4, [0, 1, 2, 3, 4, 5, 6]),   # 6 full pages of 4 and one of 1: the short page ends it
+    (24, 4, [0, 1, 2, 3, 4, 5, 6]),   # 6 full pages, then the empty page: nothing else can say "last"
+    (3, 10, [0, 1]),                  # a first page shorter than asked is not trusted: one more to be sure
+    (0, 10, [0]),                     # an empty first page ends it
+    (25, 10, [0, 1, 2]),              # no clamp: a full page, then a shorter one ends it
+])
+def test_listing_is_complete_when_the_service_serves_fewer_than_asked(server, first, count, cap, pages):
+    server.script = clamped_pages([message(i) for i in range(1, count + 1)], first, cap)
+    found = client(server).list_messages(RID, page_size=10)
+    assert [m["id"] for m in found] == list(range(1, count + 1))
+    sent = [body(r)["page"] for r in server.requests]
+    # A 1-based API reads page 0 as page 1: that repeat costs one request, once, when there is more than one page.
+    expected = pages if first == 0 or pages == [0] else [0] + list(range(1, len(pages) + 1))
+    assert sent == expected
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_listing_ends_where_result_info_says(server, first):
+    server.script = clamped_pages([message(i) for i in range(1, 9)], first, 4, result_info=True)
+    found = client(server).list_messages(RID, page_size=10)
+    assert [m["id"] for m in found] == list(range(1, 9))
+    # total_count says when everything has arrived: no empty page is asked for.
+    assert [body(r)["page"] for r in server.requests] == ([0, 1] if first == 0 else [0, 1, 2])
+
+
 def test_listing_stops_on_an_empty_page(server):
     server.script = pages_of([message(i) for i in range(1, 5)], 0)
     assert len(client(server).list_messages(RID, page_size=2)) == 4
@@ -108,7 +151,8 @@ def test_lost_message_create_is_found_not_posted_twice(server):
     posted = client(server).create_message(RID, "hello")
     assert posted["id"] == 101 and posted["content"] == "hello"
     assert thread.creates == 1
-    assert [r["path"].rsplit("/", 1)[-1] for r in server.requests] == ["new", "message"]
+    # One look-up: a first page shorter than asked, then the empty page that proves it was the last.
+    assert [r["path"].rsplit("/", 1)[-1] for r in server.requests] == ["new", "message", "message"]
     assert len(thread.messages) == 1
 
 
@@ -153,8 +197,10 @@ def test_lost_request_create_is_found_by_summary_and_type(server):
     found = client(server).create_request({"summary": "DoS", "request_type": "Victomology", "content": "q"})
     assert found["id"] == RID and found["request_type"] == "Victomology" and found["content"] == "q"
     assert "request" not in found
+    # This list ignores page: page 1 repeats page 0 (read as a 1-based first page), page 2 brings nothing new.
     assert [(r["method"], r["path"][len(PREFIX):]) for r in server.requests] == [
-        ("POST", "/requests/new"), ("POST", "/requests"), ("GET", "/requests/" + RID)]
+        ("POST", "/requests/new"), ("POST", "/requests"), ("POST", "/requests"), ("POST", "/requests"),
+        ("GET", "/requests/" + RID)]
 
 
 def test_priority_given_as_a_date_time_is_read_from_the_list(server):

@@ -39,7 +39,9 @@ def client():
 def test_create_when_no_request_has_the_summary_and_type(client):
     client.create_request.return_value = dict(EXISTING, priority="high")
     result = request.run(module_with(content="q", priority="high"), client)
-    client.create_request.assert_called_once_with(dict(summary="DoS", content="q", request_type="Victomology", priority="high"))
+    client.create_request.assert_called_once_with(dict(summary="DoS", content="q", request_type="Victomology", priority="high"),
+                                                  recover=mock.ANY)
+    client.new_request_finder.assert_called_once_with("DoS", "Victomology")
     assert result["changed"] and result["request"]["id"] == RID and result["diff"]["before"] == {}
 
 
@@ -93,11 +95,27 @@ def test_unknown_request_id_fails_clearly(client):
     assert "does not exist" in caught.value.msg
 
 
-def test_ambiguous_summary_fails(client):
-    client.find_requests.return_value = [EXISTING, dict(EXISTING, id="other")]
-    with pytest.raises(InvalidInputError) as caught:
-        request.run(module_with(content="q"), client)
-    assert "2 requests have the summary" in caught.value.msg
+def test_duplicates_use_the_oldest_and_warn(client):
+    newer = dict(EXISTING, id="ffffffff-0000-4000-8000-000000000000", created="2026-02-01T00:00:00Z")
+    oldest = dict(EXISTING, created="2026-01-01T00:00:00Z")
+    client.find_requests.return_value = [newer, oldest]
+    client.get_request.return_value = oldest
+    module = module_with(content="q")
+    result = request.run(module, client)
+    client.get_request.assert_called_once_with(RID)
+    assert result["changed"] is False and result["request"] == oldest
+    warning = module.warn.call_args[0][0]
+    assert "2 objects are requests with the summary 'DoS'" in warning and newer["id"] in warning and "oldest, %s" % RID in warning
+    client.create_request.assert_not_called()
+
+
+def test_absent_deletes_every_duplicate(client):
+    other = dict(EXISTING, id="ffffffff-0000-4000-8000-000000000000", created="z")
+    client.find_requests.return_value = [other, EXISTING]
+    module = module_with(state="absent")
+    result = request.run(module, client)
+    assert client.delete_request.call_args_list == [mock.call(other["id"]), mock.call(RID)]
+    assert result["request"] == EXISTING and "all of them were deleted" in module.warn.call_args[0][0]
 
 
 def test_absent_deletes_an_open_request(client):

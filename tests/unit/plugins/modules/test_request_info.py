@@ -69,7 +69,7 @@ def test_quota_types_constants_without_listing(client):
     (dict(created_after="soon"), "created_after must be a date"),
     (dict(completed_after="2026-02-01", completed_before="2026-01-01"), "must be earlier than"),
     (dict(request_type=" "), "request_type must not be empty"),
-    (dict(page_size=101), "page_size"),
+    (dict(page_size=1001), "page_size"),
 ])
 def test_bad_input_is_refused_before_any_call(client, params, text):
     with pytest.raises(InvalidInputError) as caught:

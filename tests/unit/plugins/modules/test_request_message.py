@@ -36,16 +36,19 @@ def client():
     return made
 
 
-def test_identical_content_is_unchanged_and_returns_the_newest(client):
-    result = request_message.run(module_with(content="hello"), client)
-    assert result["changed"] is False and result["message"]["id"] == 3
+def test_identical_content_is_unchanged_and_returns_the_oldest_with_a_warning(client):
+    module = module_with(content="hello")
+    result = request_message.run(module, client)
+    assert result["changed"] is False and result["message"]["id"] == 2
+    assert "2 objects are messages with this content" in module.warn.call_args[0][0]
     client.create_message.assert_not_called()
 
 
 def test_new_content_is_posted(client):
     client.create_message.return_value = msg(4, "new")
     result = request_message.run(module_with(content="new"), client)
-    client.create_message.assert_called_once_with(RID, "new", known_ids=[])
+    client.create_message.assert_called_once_with(RID, "new", recover=mock.ANY)
+    client.new_message_finder.assert_called_once_with(RID, "new", known_ids=[])
     assert result["changed"] and result["message"]["id"] == 4
     assert result["diff"] == dict(before={}, after=msg(4, "new"))
 
@@ -53,7 +56,8 @@ def test_new_content_is_posted(client):
 def test_a_deliberate_repeat_tells_recovery_which_copies_are_old(client):
     client.create_message.return_value = msg(4, "hello")
     result = request_message.run(module_with(content="hello", allow_duplicates=True), client)
-    client.create_message.assert_called_once_with(RID, "hello", known_ids=[2, 3])
+    client.new_message_finder.assert_called_once_with(RID, "hello", known_ids=[2, 3])
+    client.create_message.assert_called_once_with(RID, "hello", recover=mock.ANY)
     assert result["changed"]
 
 

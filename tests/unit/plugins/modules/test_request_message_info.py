@@ -43,7 +43,7 @@ def test_dates_are_converted_and_passed_on(client):
     (dict(after="last tuesday"), "after must be a date or date-time"),
     (dict(before="2026-02-30"), "before must be a date or date-time"),
     (dict(after="2026-02-01", before="2026-01-01"), "must be earlier than"),
-    (dict(page_size=0), "page_size must be between 1 and 100"),
+    (dict(page_size=0), "page_size must be between 1 and 1000"),
     (dict(request_id="nope"), "request UUID"),
 ])
 def test_bad_input_is_refused_before_any_call(client, params, text):
