@@ -222,7 +222,7 @@ def stage_eda(cores):
     python = os.path.join(EDA_VENV, "bin", "python")
     tests = os.path.join(REPO, "tests", "eda")
     run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_unit21_webhook.py"),
-         os.path.join(tests, "test_plugin_docs.py")], cwd=REPO)
+         os.path.join(tests, "test_polling_sources.py"), os.path.join(tests, "test_plugin_docs.py")], cwd=REPO)
     build_and_install()
     with start_sandbox(tools_bin("python")) as sandbox:
         env = installed_env()
