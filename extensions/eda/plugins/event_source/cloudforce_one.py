@@ -13,8 +13,8 @@ DOCUMENTATION = r"""
 short_description: Poll Cloudflare Cloudforce One requests for new requests, status changes and analyst messages
 description:
   - An event source for C(ansible-rulebook) that polls Cloudforce One and puts one event on the queue per
-    change: a new request, a request's status changed (for example to C(completed)), a new message in a
-    request's thread written by someone other than us (an analyst's answer).
+    change (a new request, a request's status changed, for example to C(completed), a new message in a
+    request's thread written by someone other than us, such as an analyst's answer).
   - Each poll lists the account's requests (sorted by C(updated), 100 per page) and reads the messages created
     since the cursor minus O(lookback) of every request that is still active (not C(completed) or C(declined))
     or was updated within the window. Posting a message is not documented to change a request's C(updated),
@@ -32,7 +32,7 @@ description:
     misses an event; only a crash (not a stop) between delivering an event and the next save can repeat up to
     50 events.
   - "First start (no O(state_file) yet): events from O(start_at) on: C(now) (the default) reports only what
-    changes after the start, a date-time reports what changed since then. Requests that exist on the first
+    changes after the start; a date-time reports what changed since then. Requests that exist on the first
     poll and were created before O(start_at) are recorded with their status, without events. Later starts
     ignore O(start_at) and use the cursor."
   - Polls overlap by O(lookback) seconds; every event has a key (request id, message id, status with its time),
@@ -75,8 +75,8 @@ options:
   our_authors:
     description:
       - The authors whose messages are ours and never emitted, by e-mail (compared without regard to case).
-      - With the Global API Key (O(cloudflare_email)), that e-mail is added automatically: it is the author of
-        the messages the modules post. With an API token, list the token owner's e-mail here.
+      - With the Global API Key, O(cloudflare_email) is added automatically (it is the author of the messages the
+        modules post). With an API token, list the token owner's e-mail here.
     type: list
     elements: str
     default: []

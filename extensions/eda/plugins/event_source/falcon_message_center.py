@@ -12,8 +12,8 @@ DOCUMENTATION = r"""
 short_description: Poll CrowdStrike Falcon Message Center for case changes (opened, status, comments, attachments)
 description:
   - An event source for C(ansible-rulebook) that polls Falcon Message Center and puts one event on the queue
-    per change: a case opened, a case status changed, a new comment by someone other than us, a new attachment
-    by someone other than us.
+    per change (a case opened, a case status changed, a new comment by someone other than us, a new attachment
+    by someone other than us).
   - Each poll asks for the cases whose C(case.last_modified_time) is at or after the cursor minus O(lookback)
     (FQL, sorted by C(case.last_modified_time), paged), reads them in batches of 500, and reads the new
     activities of those cases. An idle tenant costs one request per poll (plus a token about every 30 minutes).
@@ -29,7 +29,7 @@ description:
     continues from it, so an event is neither repeated nor missed; only a crash (not a stop) between
     delivering an event and the next save can repeat up to 50 events.
   - "First start (no O(state_file) yet): events from O(start_at) on: C(now) (the default) reports only what
-    changes after the start, a date-time reports what changed since then. On the first poll the status of
+    changes after the start; a date-time reports what changed since then. On the first poll the status of
     every case matching O(filter) is recorded (no events), so the first status change of any case is seen.
     Later starts ignore O(start_at) and use the cursor."
   - Polls overlap by O(lookback) seconds, so a change the API shows a little late is still read; every event
