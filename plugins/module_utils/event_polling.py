@@ -213,6 +213,23 @@ COMMON_TYPES = {
 }
 
 
+def _coerce(value, kind):
+    """Rulebook variables templated into a source's arguments arrive as strings: read numbers and booleans back."""
+    if not isinstance(value, str) or kind in (str, list):
+        return value
+    text = value.strip()
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        return value
+    if kind is bool and text.lower() in ("true", "yes", "1", "false", "no", "0"):
+        return text.lower() in ("true", "yes", "1")
+    return value
+
+
 def load_config(source, args, defaults, types, all_changes):
     """The effective settings, or ConfigurationError naming the argument (never a credential's value)."""
     args = dict(args or {})
@@ -224,6 +241,7 @@ def load_config(source, args, defaults, types, all_changes):
         if value is None or value == "":
             continue
         kind = types[name]
+        value = _coerce(value, kind)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if kind is list and isinstance(value, str):
