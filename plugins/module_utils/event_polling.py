@@ -256,6 +256,10 @@ def load_config(source, args, defaults, types, all_changes):
     for name in ("lookback", "max_backoff", "max_polls"):
         if config[name] < 0:
             raise ConfigurationError("%s: %s must be 0 or more, got %s." % (source, name, config[name]))
+    for name, kind in types.items():
+        if kind is str and config[name] is None:
+            # args.param() reads an empty value as unset and applies the option's environment variable, as modules do.
+            config[name] = ""
     config["changes"] = list(all_changes) if config["changes"] is None else config["changes"]
     wrong = sorted(set(config["changes"]) - set(all_changes))
     if wrong:

@@ -360,3 +360,43 @@ def test_cloudforce_load_requests_per_poll_idle_and_busy(box, capsys):
     with capsys.disabled():
         print("\nCloudforce One load: idle poll (%d active requests) %d requests (%d listing requests); busy poll (%d new "
               "messages) %d requests in %.1f s" % (count, idle, listing, count, busy, busy_seconds))
+
+
+def test_falcon_filter_narrows_the_cases_and_changes_narrow_the_events(box):
+    contact = new_case(box, type="fc:contact")
+    support = new_case(box)
+    args = falcon_args(box, filter="case.type:'fc:contact'", changes=["comment"])
+    run(collect(falcon_source, args, 1))
+    wanted = comment(box, contact["id"], "on a contact case")
+    comment(box, support["id"], "on a detection-support case")
+    box.control("PATCH", "/_sandbox/falcon/cases/%s" % contact["id"], {"status": "3"})
+    events = run(collect(falcon_source, args, 1))
+    assert changes(events) == [("comment", wanted["id"])]
+
+
+def test_bad_arguments_are_refused_by_name(box):
+    with pytest.raises(Exception) as refused:
+        run(collect(falcon_source, falcon_args(box, changes=["comments"]), 1))
+    assert "changes has unknown value(s) comments" in str(refused.value)
+    with pytest.raises(Exception) as refused:
+        run(collect(cloudforce_source, cloudforce_args(box, poll_interval=0), 1))
+    assert "poll_interval must be a positive number" in str(refused.value)
+    with pytest.raises(Exception) as refused:
+        run(collect(falcon_source, falcon_args(box, start_at="yesterday"), 1))
+    assert "start_at must be a date" in str(refused.value)
+
+
+def test_credentials_and_base_urls_come_from_the_environment(box, monkeypatch):
+    for name in ("FALCON_CLIENT_ID", "FALCON_CLIENT_SECRET", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID",
+                 "CLOUDFLARE_BASE_URL"):
+        monkeypatch.setenv(name, box.env[name])
+    monkeypatch.setenv("FALCON_BASE_URL", box.url)
+    case = new_case(box)
+    request = new_request(box)
+    start = now_iso(-1)
+    reply = comment(box, case["id"], "from the environment")
+    answer = analyst(box, request["id"], "from the environment")
+    events = run(collect(falcon_source, {"start_at": start, "poll_interval": 0.1}, 1))
+    assert changes(events) == sorted([("case_opened", None), ("comment", reply["id"])])
+    events = run(collect(cloudforce_source, {"start_at": start, "poll_interval": 0.1}, 1))
+    assert changes(events) == sorted([("request_created", None), ("message", answer["id"])])
