@@ -220,7 +220,9 @@ class CloudforceOnePoller:
                 for message in self.client.list_messages(record["id"], after=after, sort_by="created", sort_order="asc",
                                                          page_size=PAGE_SIZE):
                     watermark = event_polling.later(watermark, message.get("created"))
-                    if str(message.get("author") or "").lower() in self.ours:
+                    stamp = event_polling.moment(message.get("created"))
+                    # Keys older than the window are forgotten, so the second before it must not be reported again.
+                    if (stamp is not None and stamp < since) or str(message.get("author") or "").lower() in self.ours:
                         continue
                     events.append(("message:%s:%s" % (record["id"], message.get("id")), message.get("created"),
                                    self._event("message", record, message=message)))
