@@ -213,6 +213,9 @@ COMMON_TYPES = {
 }
 
 
+TYPE_NAMES = {float: "float", int: "int", str: "str", bool: "bool", list: "list"}
+
+
 def _coerce(value, kind):
     """Rulebook variables templated into a source's arguments arrive as strings: read numbers and booleans back."""
     if not isinstance(value, str) or kind in (str, list):
@@ -247,8 +250,7 @@ def load_config(source, args, defaults, types, all_changes):
         if kind is list and isinstance(value, str):
             value = [value]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigurationError("%s: %s must be of type %s." % (source, name, {float: "float", int: "int", str: "str",
-                                                                                     bool: "bool", list: "list"}[kind]))
+            raise ConfigurationError("%s: %s must be of type %s." % (source, name, TYPE_NAMES[kind]))
         config[name] = value
     for name in ("poll_interval", "timeout"):
         if config[name] <= 0:

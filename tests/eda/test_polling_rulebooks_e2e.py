@@ -98,7 +98,8 @@ def test_a_crowdstrike_reply_is_recorded_once_also_across_a_restart(tmp_path):
         "falcon_state_file": os.path.join(folder, "falcon.json"), "falcon_poll_interval": 1,
         "falcon_our_authors": [OUR_UUID], "falcon_reply_ledger_path": path, "falcon_start_at": iso_now(-1)})
 
-    def reply(body, author=CROWDSTRIKE):
+    def reply(body, author=None):
+        author = author or CROWDSTRIKE
         status, answer = call("POST", SANDBOX + "/_sandbox/falcon/cases/%s/activities" % case["id"],
                               {"type": "comment", "body": body, "created_by": author})
         assert status == 201, answer
@@ -149,8 +150,8 @@ def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_rest
         rulebook.start()
         first = answer("The IP belongs to a known proxy network.")
         # Our own follow-up is not an answer.
-        status, _ = call("POST", "%s/accounts/%s/cloudforce-one/requests/%s/message/new" % (base, account, request["id"]),
-                         {"content": "thanks"}, token)
+        ours = "%s/accounts/%s/cloudforce-one/requests/%s/message/new" % (base, account, request["id"])
+        status, _answer = call("POST", ours, {"content": "thanks"}, token)
         assert status == 200
         wait_for("the first answer in the ledger", waiting(rulebook, path, "message_id", first), timeout=180)
         rulebook.stop()

@@ -228,8 +228,8 @@ def test_falcon_secrets_never_in_events_or_logs(box, caplog):
 
 def test_falcon_load_requests_per_poll_idle_and_busy(box, capsys):
     count = 1000
-    cases = box.control("POST", "/_sandbox/falcon/cases", {"count": count, "template": {"title": "case {n}", "body": "b",
-                                                                                      "type": "fc:contact"}})["cases"]
+    template = {"title": "case {n}", "body": "b", "type": "fc:contact"}
+    cases = box.control("POST", "/_sandbox/falcon/cases", {"count": count, "template": template})["cases"]
     args = falcon_args(box, lookback=0)
     mark = box.mark()
     run(collect(falcon_source, args, 1))
@@ -264,8 +264,8 @@ def cloudforce_args(box, **extra):
 
 
 def new_request(box, summary="s"):
-    status, answer = call("POST", "%s/accounts/%s/cloudforce-one/requests/new" % (box.env["CLOUDFLARE_BASE_URL"],
-                                                                                 box.env["CLOUDFLARE_ACCOUNT_ID"]),
+    url = "%s/accounts/%s/cloudforce-one/requests/new" % (box.env["CLOUDFLARE_BASE_URL"], box.env["CLOUDFLARE_ACCOUNT_ID"])
+    status, answer = call("POST", url,
                           {"summary": summary, "content": "c", "request_type": "Victomology"},
                           {"Authorization": "Bearer " + box.env["CLOUDFLARE_API_TOKEN"]})
     assert status == 200, answer
