@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared by the polling-source tests: the plugins loaded from the tree (with the collection importable) and a sandbox."""
 
+import atexit
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 import urllib.error
@@ -20,6 +22,7 @@ def _collection_root():
     root = tempfile.mkdtemp(prefix="caseops-eda-")
     os.makedirs(os.path.join(root, "ansible_collections", "caseops"))
     os.symlink(REPO, os.path.join(root, "ansible_collections", "caseops", "desk"))
+    atexit.register(shutil.rmtree, root, True)  # removes the link, never follows it
     return root
 
 
