@@ -222,7 +222,7 @@ def stage_eda(cores):
     python = os.path.join(EDA_VENV, "bin", "python")
     tests = os.path.join(REPO, "tests", "eda")
     run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_unit21_webhook.py"),
-         os.path.join(tests, "test_plugin_docs.py")], cwd=REPO)
+         os.path.join(tests, "test_polling_sources.py"), os.path.join(tests, "test_plugin_docs.py")], cwd=REPO)
     build_and_install()
     with start_sandbox(tools_bin("python")) as sandbox:
         env = installed_env()
@@ -230,8 +230,8 @@ def stage_eda(cores):
         env["PATH"] = os.pathsep.join([os.path.join(EDA_VENV, "bin"), env["PATH"]])
         env.update(CASEOPS_SANDBOX_URL=sandbox.url, CASEOPS_ANSIBLE_RULEBOOK=rulebook, JAVA_HOME=java_home())
         began = time.monotonic()
-        run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_rulebook_e2e.py")],
-            cwd=REPO, env=env)
+        run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_rulebook_e2e.py"),
+             os.path.join(tests, "test_polling_rulebooks_e2e.py")], cwd=REPO, env=env)
         return "passed (rulebook end-to-end %.1f s)" % (time.monotonic() - began)
 
 

@@ -7,6 +7,7 @@ import glob
 import os
 import re
 
+import pytest
 import yaml
 
 from eda_helpers import PLUGIN_PATH, REPO, plugin
@@ -68,3 +69,45 @@ def test_meta_extensions_declares_the_event_source_folder():
     assert "eda/plugins/event_source" in folders
     for folder in folders:
         assert os.path.isdir(os.path.join(REPO, "extensions", folder)), folder
+
+
+# -- the polling sources --------------------------------------------------------------------------------------------
+from polling_helpers import load_source  # noqa: E402  pylint: disable=wrong-import-position
+
+POLLING = dict((name, load_source(name)) for name in ("falcon_message_center", "cloudforce_one"))
+DOC_TYPES = {int: "int", float: "float", str: "str", bool: "bool", list: "list"}
+
+
+@pytest.mark.parametrize("name", sorted(POLLING))
+def test_polling_source_documents_every_argument_with_type_and_default(name):
+    source = POLLING[name]
+    doc = yaml.safe_load(source.DOCUMENTATION)
+    assert set(doc) >= {"short_description", "description", "options", "version_added", "author"}
+    assert set(doc["options"]) == set(source.DEFAULTS)
+    for option, spec in doc["options"].items():
+        assert spec.get("description"), option
+        assert spec["type"] == DOC_TYPES[source.TYPES[option]], option
+        default = source.DEFAULTS[option]
+        if default is None:
+            assert "default" not in spec, option
+        else:
+            assert spec.get("default") == default, option
+    assert doc["options"]["changes"]["choices"] == list(source.CHANGES)
+
+
+@pytest.mark.parametrize("name", sorted(POLLING))
+def test_polling_source_examples_and_rulebooks_use_documented_arguments_only(name):
+    source = POLLING[name]
+    options = set(yaml.safe_load(source.DOCUMENTATION)["options"])
+    rulebooks = list(yaml.safe_load(source.EXAMPLES))
+    for path in glob.glob(os.path.join(REPO, "extensions", "eda", "rulebooks", "*.yml")):
+        with open(path) as handle:
+            rulebooks.extend(yaml.safe_load(handle))
+    found = [src["caseops.desk." + name] for rulebook in rulebooks for src in rulebook["sources"]
+             if "caseops.desk." + name in src]
+    assert found
+    for args in found:
+        assert set(args) <= options, args
+        # Every literal value (not a rulebook variable) passes the source's own checks.
+        literal = dict((k, v) for k, v in args.items() if "{{" not in str(v))
+        source.event_polling.load_config(source.SOURCE, literal, source.DEFAULTS, source.TYPES, source.CHANGES)
