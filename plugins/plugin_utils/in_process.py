@@ -55,6 +55,8 @@ COLLECTION = "caseops.desk"
 MODULES_PACKAGE = "ansible_collections.caseops.desk.plugins.modules"
 # Inventory or play variable that sends every task of the collection down the module path.
 SWITCH_VARIABLE = "caseops_in_process"
+# Inventory or play variable that makes every in-process Falcon task fetch its own token (the module path always does).
+TOKEN_CACHE_VARIABLE = "caseops_token_cache"
 LOCAL_TRANSPORTS = ("local", "ansible.builtin.local", "ansible.legacy.local")
 
 
@@ -272,7 +274,8 @@ def action_for(module_name, in_process_when=None):
             )
             if MODERN_CORE:
                 options["inject_invocation"] = _inject_invocation(task_vars)
-            with task_environment(environment), run_token_cache():
+            share_tokens = boolean((task_vars or {}).get(TOKEN_CACHE_VARIABLE, True), strict=False)
+            with task_environment(environment), run_token_cache(enabled=share_tokens):
                 returned = run_module_in_process(module_code, self._task.action, module_view(self._task.args), **options)
             result.update(as_module_returns(returned))
             return result

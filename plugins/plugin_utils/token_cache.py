@@ -122,8 +122,11 @@ class RunTokenCache:
 
 
 @contextlib.contextmanager
-def run_token_cache(directory=None):
+def run_token_cache(directory=None, enabled=True):
     """Falcon clients made inside this block share the run's tokens (when the run's tmp is private)."""
+    if not enabled:
+        yield None
+        return
     directory = directory or C.DEFAULT_LOCAL_TMP
     if falcon is None or not _private_directory(directory):
         display.vvv("caseops.desk: no Falcon token cache (the run's local tmp %s is not a private directory)" % directory)
