@@ -165,6 +165,15 @@ if not MODERN_CORE:
             return super(_ResultEncoder, self).default(o)
 
 
+def _warm_up():
+    """Load the serialization profiles and result types once, in the main process, not in every forked worker."""
+    try:
+        as_module_returns(dict(changed=False, warnings=[]))
+        module_view(dict(warm=True))
+    except Exception:  # pylint: disable=broad-except
+        pass  # a cache, nothing more
+
+
 def run_module_in_process(module_code, name, args, **module_options):
     """Validate ``args`` against the module's spec and run its logic; the module's result dict."""
     kwargs = module_code.module_kwargs()
@@ -229,6 +238,9 @@ def _inject_invocation(task_vars):
         return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
     except Exception:  # pylint: disable=broad-except
         return True
+
+
+_warm_up()
 
 
 def action_for(module_name, in_process_when=None):
