@@ -44,9 +44,7 @@ try:  # ansible-core >= 2.19: the serialization modules go through, its tracebac
     from ansible.module_utils._internal import _traceback
     from ansible._internal._task import UnifiedTaskResult
     MODERN_CORE = True
-except ImportError:  # ansible-core 2.16 - 2.18
-    from ansible.module_utils.common.json import AnsibleJSONEncoder
-    from ansible.vars.clean import remove_internal_keys
+except ImportError:  # ansible-core 2.16 - 2.18: see _legacy_json()
     MODERN_CORE = False
 
 display = Display()
@@ -137,7 +135,7 @@ def module_view(args):
     if MODERN_CORE:
         text = json.dumps(args, cls=get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE))
         return json.loads(text, cls=get_module_decoder("legacy", Direction.CONTROLLER_TO_MODULE))
-    return json.loads(json.dumps(args, cls=AnsibleJSONEncoder, vault_to_text=True))
+    return _legacy_json(args)
 
 
 def as_module_returns(result):
@@ -149,20 +147,24 @@ def as_module_returns(result):
         task_result.ansible_parsed = True
         task_result.remove_internal_keys()
         return task_result.as_result_dict(for_round_trip=True)
-    data = json.loads(json.dumps(result, cls=_ResultEncoder))
+    from ansible.vars.clean import remove_internal_keys  # pylint: disable=import-outside-toplevel
+    data = _legacy_json(result)
     data["_ansible_parsed"] = True
     remove_internal_keys(data)
     return data
 
 
-if not MODERN_CORE:
-    class _ResultEncoder(AnsibleJSONEncoder):
-        """Sets become lists, as AnsibleModule.jsonify makes them."""
+def _legacy_json(value):
+    """A JSON round trip as ansible-core < 2.19 makes it between controller and module (vault to text, sets to lists)."""
+    from ansible.module_utils.common.json import AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
 
+    class Encoder(AnsibleJSONEncoder):
         def default(self, o):  # pylint: disable=method-hidden
             if isinstance(o, (set, frozenset)):
                 return list(o)
-            return super(_ResultEncoder, self).default(o)
+            return super(Encoder, self).default(o)
+
+    return json.loads(json.dumps(value, cls=Encoder, vault_to_text=True))
 
 
 def _warm_up():

@@ -56,7 +56,7 @@ def token_requests(server):
 def test_ten_clients_of_one_run_share_one_token(server, run_tmp):
     server.script = TokenServer()
     with token_cache.run_token_cache(run_tmp):
-        for _ in range(10):
+        for dummy in range(10):
             new_client(server).find_case_ids(limit=1)
     assert len(token_requests(server)) == 1
     assert falcon.FalconClient.token_cache is None  # cleared when the block ends
@@ -64,7 +64,7 @@ def test_ten_clients_of_one_run_share_one_token(server, run_tmp):
 
 def test_without_the_cache_every_client_asks(server):
     server.script = TokenServer()
-    for _ in range(3):
+    for dummy in range(3):
         new_client(server).find_case_ids(limit=1)
     assert len(token_requests(server)) == 3
 
