@@ -22,6 +22,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,8 @@ def main():
     count = options.tasks or (3 if options.smoke else 50)
     sizes = [int(s) for s in (options.sizes or ("120" if options.smoke else "1000,10000,20000")).split(",")]
 
+    # A SIGTERM unwinds like Ctrl-C, so the sandbox stops and the work directory goes.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     workdir = tempfile.mkdtemp(prefix="caseops-bench-")
     rows, figures = [], {}
     try:
