@@ -197,9 +197,9 @@ def main():
             for part in parts:
                 if part == "eda":
                     continue
-                failed = attempt(part, rows, lambda: MEASURES[part](bench, reps, count, sizes, rows, figures)) or failed
+                failed = attempt(part, rows, MEASURES[part], bench, reps, count, sizes, rows, figures) or failed
         if "eda" in parts:
-            failed = attempt("eda", rows, lambda: measure_eda(options, rows, figures)) or failed
+            failed = attempt("eda", rows, measure_eda, options, rows, figures) or failed
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         print_table(rows, reps, count)
@@ -209,10 +209,10 @@ def main():
     return 1 if failed else 0
 
 
-def attempt(part, rows, measure):
+def attempt(part, rows, measure, *args):
     """Run one part; a failure becomes a row of the table (and exit status 1), the other parts still run."""
     try:
-        measure()
+        measure(*args)
     except Exception as err:  # pylint: disable=broad-except
         log("%s failed: %s" % (part, err))
         row(rows, "%s: FAILED" % part, str(err).splitlines()[0][:100], "", False)
