@@ -151,3 +151,33 @@ def test_a_passed_token_is_used_and_not_replaced(server, run_tmp):
         client.token = falcon.FalconToken("passed-token-abcdef", None)
         client.find_case_ids(limit=1)
     assert token_requests(server) == []
+
+
+class SlowTokenServer(TokenServer):
+    """Takes its time over a token, so parallel workers ask at the same moment."""
+
+    def __call__(self, request):
+        answer = super(SlowTokenServer, self).__call__(request)
+        if request["path"].endswith("/oauth2/token"):
+            answer.delay = 0.5
+        return answer
+
+
+def _worker(url, directory):
+    server = type("Server", (), {"url": url})()
+    with token_cache.run_token_cache(directory):
+        new_client(server).find_case_ids(limit=1)
+
+
+def test_parallel_workers_wait_for_the_first_token(server, run_tmp):
+    import multiprocessing  # pylint: disable=import-outside-toplevel
+    server.script = SlowTokenServer()
+    context = multiprocessing.get_context("fork")  # as Ansible forks its workers
+    workers = [context.Process(target=_worker, args=(server.url, run_tmp)) for dummy in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert len(token_requests(server)) == 1
+    assert len([r for r in server.requests if not r["path"].endswith("/oauth2/token")]) == 3
