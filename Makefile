@@ -57,3 +57,8 @@ clean:
 
 integration: venvs
 	$(VENV)/bin/python tools/run_tests.py integration conformance
+
+# Performance goals of issue 14 against the sandbox (tools/bench.py; BENCH_ARGS=--smoke for a quick check).
+.PHONY: bench
+bench: venv
+	$(VENV)/bin/python tools/bench.py $(BENCH_ARGS)

@@ -155,6 +155,10 @@ class FalconClient:
     error that says so.
     """
 
+    # Tokens shared by the tasks of one playbook run: set only inside Ansible's worker process by the
+    # in-process action plugins (plugins/plugin_utils/token_cache.py); None in a module process.
+    token_cache = None
+
     def __init__(self, transport, client_id=None, client_secret=None, member_cid=None, token=None,
                  autodiscover=False, clock=time.time):
         self.transport = transport
@@ -206,6 +210,8 @@ class FalconClient:
                 self.autodiscover = False
                 reply = self.transport.request("POST", TOKEN_PATH, data=form, expected=(200, 201), replay_safe=True)
                 self._accept_token(reply)
+        if self.token_cache is not None:
+            self.token_cache.keep(self)
         return self.token
 
     def _accept_token(self, reply):
@@ -224,6 +230,8 @@ class FalconClient:
         if self.token is not None and self.token.fresh(self.clock()):
             return self.token
         if self.can_authenticate:
+            if self.token_cache is not None and self.token_cache.lend(self):
+                return self.token
             return self.authenticate()
         if self.token is not None:
             raise AuthenticationError(

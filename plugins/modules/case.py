@@ -564,7 +564,8 @@ def _comparable(case, name):
     return sorted(item.get("id") for item in value or [] if isinstance(item, dict))
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
@@ -595,9 +596,15 @@ def main():
         lists=dict(type="str", choices=["merge", "replace"], default="merge"),
         custom_data_mode=dict(type="str", choices=["merge", "replace"], default="merge"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("provider", "falcon", ("title", "type"))])
-    run_module(module, providers.client_from_params, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True,
+                required_if=[("provider", "falcon", ("title", "type"))])
+
+
+build_client = providers.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

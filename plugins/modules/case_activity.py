@@ -225,7 +225,8 @@ def list_comments(client, case_id):
     return [a for a in activities if a.get("type") == "comment"]
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(guard_argument_spec())
     argument_spec.update(
@@ -237,9 +238,12 @@ def main():
         allow_duplicates=dict(type="bool", default=False),
     )
     # Required for Falcon only, so that provider=unit21 gets its explanation instead of "missing user_uuid".
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("provider", "falcon", ("case_id", "comment", "user_uuid"))])
-    run_module(module, build_client, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True,
+                required_if=[("provider", "falcon", ("case_id", "comment", "user_uuid"))])
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,8 @@ def run(module, client):
     return dict(changed=False, activities=activities, total=total, missing_ids=missing)
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon"], default="falcon"),
@@ -148,13 +149,19 @@ def main():
         sort=dict(type="str", choices=falcon.ACTIVITY_SORT_VALUES),
         limit=dict(type="int", default=500),
     )
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("ids", "case_id"), ("ids", "filter"), ("ids", "sort")],
         required_one_of=[("ids", "case_id")],
     )
-    run_module(module, falcon.client_from_params, run)
+
+
+build_client = falcon.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -325,14 +325,21 @@ def checked(spec, where):
     return result.validated_parameters
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon"], default="falcon"),
         aggregations=dict(type="list", elements="dict", required=True, options=copy.deepcopy(AGGREGATION_OPTIONS)),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, falcon.client_from_params, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True)
+
+
+build_client = falcon.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

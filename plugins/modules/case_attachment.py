@@ -740,7 +740,8 @@ def _as_int(value):
         return None
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
@@ -757,7 +758,7 @@ def main():
         attachment_id=dict(type="str"),
         dest=dict(type="path"),
     )
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         supports_check_mode=True,
         add_file_common_args=True,
@@ -770,7 +771,10 @@ def main():
         ],
         required_by={"content": "name"},
     )
-    run_module(module, build_client, run)
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -284,7 +284,8 @@ def _unique(values):
     return [v for v in values if not (v in seen or seen.add(v))]
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
@@ -309,12 +310,18 @@ def main():
         include_actions=dict(type="bool"),
         include_checklist=dict(type="bool"),
     )
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("ids", "filter"), ("ids", "sort")],
     )
-    run_module(module, providers.client_from_params, run)
+
+
+build_client = providers.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -171,11 +171,18 @@ def revoke(module, client):
     return dict(changed=True, revoked=True)
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(state=dict(type="str", choices=["present", "absent"], default="present"))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, falcon.client_from_params, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True)
+
+
+build_client = falcon.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -281,7 +281,8 @@ def _result(changed, before, after):
     return dict(changed=changed, request=after, diff=dict(before=before or {}, after=after or {}))
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("cloudforce_one")
     argument_spec.update(guard_argument_spec())
     argument_spec.update(
@@ -293,8 +294,14 @@ def main():
         tlp=dict(type="str", choices=cloudforce_one.TLPS),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, cloudforce_one.client_from_params, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True)
+
+
+build_client = cloudforce_one.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

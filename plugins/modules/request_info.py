@@ -258,7 +258,8 @@ def run(module, client):
     return result
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("cloudforce_one")
     argument_spec.update(
         gather=dict(type="list", elements="str", choices=["requests", "quota", "types", "constants"], default=["requests"]),
@@ -273,8 +274,14 @@ def main():
         sort_order=dict(type="str", choices=cloudforce_one.SORT_ORDERS, default="asc"),
         page_size=dict(type="int", default=cloudforce_one.DEFAULT_PAGE_SIZE),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_module(module, cloudforce_one.client_from_params, run)
+    return dict(argument_spec=argument_spec, supports_check_mode=True)
+
+
+build_client = cloudforce_one.client_from_params
+
+
+def main():
+    run_module(AnsibleModule(**module_kwargs()), build_client, run)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,9 @@ def test_no_secret_in_vvvv_output_or_log(playbook, control):
     assert "ok=" in output and "failed=0" in output and "ignored=0" in output, output[-3000:]
 
     tokens = [t for t in issued_falcon_tokens(control) if t not in before]
-    assert len(tokens) >= 2, "expected the play to obtain a token and a renewed one"
+    # The play's other tokens are revoked on purpose (gone from the state), and its tasks share one token per run
+    # (docs/in_process.md); the renewal itself is proven by the play succeeding.
+    assert len(tokens) >= 1, "expected the play to obtain a renewed token"
     # The Basic credentials falcon_auth sends to revoke a token.
     basic = base64.b64encode(("%s:%s" % (config["SANDBOX_FALCON_CLIENT_ID"], config["SANDBOX_FALCON_CLIENT_SECRET"]))
                              .encode()).decode()
