@@ -70,7 +70,6 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import string_types
 
 SEPARATORS = re.compile(r"[\s,]+")
 
@@ -78,7 +77,7 @@ SEPARATORS = re.compile(r"[\s,]+")
 def unit21_case_indicators(case, indicators_key="indicators", tag_key="ioc"):
     """The indicators of ``case``: custom_data[indicators_key] first, then the values of ``tag_key:`` tags."""
     for name, value in (("indicators_key", indicators_key), ("tag_key", tag_key)):
-        if not isinstance(value, string_types):
+        if not isinstance(value, str):
             raise AnsibleFilterError("unit21_case_indicators: %s must be a string, got %r." % (name, value))
     if ":" in tag_key:
         raise AnsibleFilterError("unit21_case_indicators: tag_key is a tag key and cannot hold a colon, got %r."
@@ -89,15 +88,15 @@ def unit21_case_indicators(case, indicators_key="indicators", tag_key="ioc"):
     custom_data = case.get("custom_data")
     if indicators_key and isinstance(custom_data, dict):
         raw = custom_data.get(indicators_key)
-        if isinstance(raw, string_types):
+        if isinstance(raw, str):
             found.extend(SEPARATORS.split(to_text(raw)))
         elif isinstance(raw, (list, tuple)):
-            found.extend(to_text(item).strip() for item in raw if isinstance(item, string_types))
+            found.extend(to_text(item).strip() for item in raw if isinstance(item, str))
     tags = case.get("tags")
     if tag_key and isinstance(tags, (list, tuple)):
         prefix = tag_key + ":"
         found.extend(to_text(tag)[len(prefix):].strip() for tag in tags
-                     if isinstance(tag, string_types) and to_text(tag).startswith(prefix))
+                     if isinstance(tag, str) and to_text(tag).startswith(prefix))
     unique = []
     for indicator in found:
         if indicator and indicator not in unique:

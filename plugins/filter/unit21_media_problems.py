@@ -54,7 +54,6 @@ import os
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.module_utils.six import string_types
 from ansible_collections.caseops.desk.plugins.module_utils import unit21
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 
@@ -93,7 +92,7 @@ def _file_problems(index, item):
 
 def unit21_media_problems(media):
     """One message per problem of the files in ``media``; [] when every file can be linked."""
-    if isinstance(media, (dict,) + string_types) or not hasattr(media, "__iter__"):
+    if isinstance(media, (dict, str)) or not hasattr(media, "__iter__"):
         raise AnsibleFilterError("unit21_media_problems expects a list of files, got %r." % (media,))
     problems = []
     for index, item in enumerate(media):

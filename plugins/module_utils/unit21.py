@@ -284,8 +284,8 @@ def check_unit21_id(value, option="unit21_id"):
     It goes into URL paths, so nothing else may pass.
     """
     text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, bool) or not (isinstance(text, int) or (isinstance(text, str) and text.isdigit()
-                                                                 and text.isascii())):
+    digits = isinstance(text, str) and text.isdigit() and text.isascii()
+    if isinstance(text, bool) or not ((isinstance(text, int) and text >= 0) or digits):
         raise InvalidInputError("%s must be Unit21's numeric case id (an integer such as 100042), got %r."
                                 % (option, value))
     return int(text)

@@ -406,7 +406,6 @@ PROVIDER_OPTIONS = {
 OPTION_DEFAULTS = {"allow_duplicates": False, "relink_unconfirmed": False}
 
 
-
 def check_options(params):
     """Refusals that need neither credentials nor a request, for both providers."""
     provider = params["provider"]

@@ -240,7 +240,7 @@ def test_unit21_ids_are_integers(value, expected):
     assert unit21.check_unit21_id(value) == expected
 
 
-@pytest.mark.parametrize("value", [True, None, "", "1e3", "-1", "\u0663", 1.5, [1]])
+@pytest.mark.parametrize("value", [True, None, "", "1e3", "-1", -1, "\u0663", 1.5, [1]])
 def test_other_ids_are_refused_naming_the_option(value):
     with pytest.raises(errors.InvalidInputError) as caught:
         unit21.check_unit21_id(value, "ids")
