@@ -14,11 +14,26 @@ the constants below, so an assumption proven wrong is a one-line change:
 * a 409 on create means the ``case_id`` exists (documented); its body does not
   carry the ``unit21_id`` (assumed), hence the search.
 * link-media: 5 MB per file and the extension list (documented).
+* ``GET /cases/{unit21_id}`` answers ``getCaseResponse`` without ``tags``,
+  ``custom_data``, dates, ``queue_id`` or linked objects; ``/cases/list`` items
+  carry ``tags`` and ``custom_data`` (documented; tests/sandbox/FIDELITY.md,
+  Unit21 U1, U2).  The list has no filter by id, so :meth:`Unit21Client.read_case`
+  finds a case's list item by its creation second (``created_after`` inclusive,
+  ``created_before`` exclusive, documented; U6).
+* "POST body must be smaller than 1MB" (documented; U3): JSON bodies are kept
+  under 10**6 bytes, the stricter reading of "1MB"; larger media go as
+  multipart (``linkMediaForm``), which link-media documents for files up to 5 MB.
+
+Every Unit21 rule the collection checks before sending (the id format, the depth
+of ``custom_data``, media names and sizes, the body limit) is defined here, once.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import base64
+import json
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
@@ -38,6 +53,19 @@ CUSTOM_DATA_MAX_DEPTH = 3
 # The custom_data key where case_attachment records what it linked, {sha256: [name, ...]} (Unit21 cannot list media);
 # the case module keeps it when it replaces custom_data.
 MEDIA_RECORD_KEY = "caseops_desk_media"
+# Media whose link-media failed in a way that hides whether Unit21 stored them (timeout, dropped connection, 502,
+# 504), same layout; later runs warn about them until they are re-linked on purpose.
+MEDIA_UNCONFIRMED_KEY = "caseops_desk_media_unconfirmed"
+# The case module's record of the fields Unit21 does not return (FIELDS_NOT_RETURNED), {field: digest of the value
+# it last set}, so a re-run can tell "unchanged" without reading them.
+FIELDS_RECORD_KEY = "caseops_desk_fields"
+RESERVED_CUSTOM_DATA_KEYS = (MEDIA_RECORD_KEY, MEDIA_UNCONFIRMED_KEY, FIELDS_RECORD_KEY)
+# Neither GET nor /cases/list returns these (FIDELITY.md, Unit21 U1, U2).
+FIELDS_NOT_RETURNED = ("start_date", "end_date", "queue_id", "alerts", "events", "entities")
+# Read from the case's /cases/list item when the GET lacks them (U2).
+LIST_ONLY_FIELDS = ("tags", "custom_data", "assigned_to")
+# "POST body must be smaller than 1MB" (FIDELITY.md, Unit21 U3): a JSON body must stay below this many bytes.
+JSON_BODY_LIMIT = 1000000
 DOCUMENTED_HOSTS = ("https://api.unit21.com", "https://api.prod2.unit21.com", "https://api.prod1.eu-central-1.unit21.com",
                     "https://sandbox1-api.unit21.com", "https://sandbox2-api.unit21.com",
                     "https://api.sandbox1.eu-central-1.unit21.com")
@@ -107,7 +135,50 @@ class Unit21Client:
         return reply.json()
 
     def get_case(self, unit21_id):
-        return self.call("GET", "/cases/%s" % _unit21_id(unit21_id))
+        """GET /cases/{unit21_id}: the case as getCaseResponse documents it (no tags, custom_data, dates...)."""
+        return self.call("GET", "/cases/%d" % check_unit21_id(unit21_id))
+
+    def read_case(self, unit21_id, list_item=None):
+        """The case with what GET does not return but its /cases/list item does (tags, custom_data, assigned_to).
+
+        One GET; when it lacks those fields (the documented getCaseResponse), one list request more, filtered to the
+        case's creation second, source and status (usually a single short page).
+        When the list item is not found, the fields stay absent and callers treat them as unknown.
+        """
+        case = self.get_case(unit21_id)
+        if all(field in case for field in ("tags", "custom_data")):
+            return case
+        # A list item the caller just read (e.g. found by case_id) saves the list request.
+        item = list_item if list_item is not None and "custom_data" in list_item else self.find_list_item(case)
+        case = dict(case)
+        if item is not None:
+            for field in LIST_ONLY_FIELDS:
+                if field in item and field not in case:
+                    case[field] = item[field]
+        return case
+
+    def find_list_item(self, case):
+        """The /cases/list item of ``case`` (as read by GET), or None.  Unit21 lists no filter by id (U6)."""
+        created_at = _as_int(case.get("created_at"), None)
+        unit21_id = _as_int(case.get("unit21_id"), None)
+        if created_at is None or unit21_id is None:
+            return None
+        filters = {"created_after": created_at, "created_before": created_at + 1}
+        sources = case_sources(case)
+        if sources:
+            filters["sources"] = sources
+        if str(case.get("status") or "").upper() in CASE_STATUSES:
+            filters["statuses"] = [str(case["status"]).upper()]
+        page = 1
+        while True:
+            reply = self.list_page(filters, page)
+            items = reply["cases"]
+            for item in items:
+                if _as_int(item.get("unit21_id"), None) == unit21_id:
+                    return item
+            if len(items) < LIST_PAGE_MAX or page * LIST_PAGE_MAX >= _as_int(reply.get("total_count"), 0):
+                return None
+            page += 1
 
     def create_case(self, fields, recover=None):
         """POST /cases/create; the result ``{case_id, unit21_id, previously_existed}``.
@@ -132,7 +203,7 @@ class Unit21Client:
             options["merge_custom_data"] = merge_custom_data
         if options:
             body["options"] = options
-        return self.call("PUT", "/cases/%s/update" % _unit21_id(unit21_id), json_body=body, replay_safe=True)
+        return self.call("PUT", "/cases/%d/update" % check_unit21_id(unit21_id), json_body=body, replay_safe=True)
 
     def list_page(self, filters, page, page_size=LIST_PAGE_MAX):
         """One page of POST /cases/list (a read, so replayed): ``{cases, response_count, total_count}``."""
@@ -178,13 +249,101 @@ class Unit21Client:
         return None
 
     def link_media(self, unit21_id, media, recover=None):
-        """PUT /cases/{unit21_id}/link-media with the base64 JSON form: ``media`` is a list of
-        ``{media, name, media_type?, custom_data?}``.  Linking twice links twice, so it is never replayed blindly."""
-        reply = self.transport.request("PUT", "/cases/%s/link-media" % _unit21_id(unit21_id), json_body=media,
-                                       headers=self.auth_headers, replay_safe=False, recover=recover)
+        """PUT /cases/{unit21_id}/link-media with one medium ``{name, data, media_type?, custom_data?}``.
+
+        The base64 JSON form when its body stays under JSON_BODY_LIMIT, else the multipart form (``linkMediaForm``:
+        a file part and a same-named part holding the metadata as JSON; FIDELITY.md, Unit21 U3-U5).  Linking twice
+        links twice, so it is never replayed blindly.
+        """
+        path = "/cases/%d/link-media" % check_unit21_id(unit21_id)
+        body = json_media_body(media)
+        if body is not None:
+            reply = self.transport.request("PUT", path, json_body=body, headers=self.auth_headers, replay_safe=False,
+                                           recover=recover)
+        else:
+            metadata = dict(media.get("custom_data") or {})
+            if media.get("media_type"):
+                metadata["media_type"] = media["media_type"]
+            files = [(MULTIPART_FIELD, (media["name"], media["data"], "application/octet-stream")),
+                     (MULTIPART_FIELD, (None, json.dumps(metadata), "application/json"))]
+            reply = self.transport.request("PUT", path, files=files, headers=self.auth_headers, replay_safe=False,
+                                           recover=recover)
         if reply.is_recovered:
             return {"recovered": reply.recovered}
         return reply.json() if reply.content else {}
+
+
+# The multipart field name: "any alphanumeric string" (linkMediaForm).
+MULTIPART_FIELD = "media"
+
+
+def json_media_body(media):
+    """The base64 JSON link-media body for one medium, or None when it would not stay under JSON_BODY_LIMIT."""
+    # Base64 grows the data by 4/3: anything above 3/4 of the limit cannot fit, so it is never encoded.
+    if len(media["data"]) * 4 // 3 >= JSON_BODY_LIMIT:
+        return None
+    item = dict(media=base64.b64encode(media["data"]).decode("ascii"), name=media["name"])
+    if media.get("media_type"):
+        item["media_type"] = media["media_type"]
+    if media.get("custom_data") is not None:
+        item["custom_data"] = media["custom_data"]
+    body = [item]
+    # requests serialises json= with json.dumps' default separators; measure the same bytes.
+    if len(json.dumps(body).encode("utf-8")) >= JSON_BODY_LIMIT:
+        return None
+    return body
+
+
+def check_media_form(media):
+    """Refuse, before any request, a medium the multipart form cannot carry as given.
+
+    In the multipart form the metadata part holds media_type beside the custom_data keys (FIDELITY.md, Unit21 U5),
+    so custom_data may not use the key media_type there.
+    """
+    if json_media_body(media) is None and "media_type" in (media.get("custom_data") or {}):
+        raise InvalidInputError(
+            "%s (%d bytes) does not fit in a JSON body under Unit21's 1 MB limit, so it is sent as multipart form data, "
+            "where media_custom_data cannot hold the key media_type (the form's metadata uses it); rename that key."
+            % (media["name"], len(media["data"])))
+
+
+def check_unit21_id(value, option="unit21_id"):
+    """Unit21's numeric id (an int, as ``unit21Id`` is; FIDELITY.md, Unit21 U7) from an int or a string of digits.
+
+    It goes into URL paths, so nothing else may pass.
+    """
+    text = value.strip() if isinstance(value, str) else value
+    digits = isinstance(text, str) and text.isdigit() and text.isascii()
+    if isinstance(text, bool) or not ((isinstance(text, int) and text >= 0) or digits):
+        raise InvalidInputError("%s must be Unit21's numeric case id (an integer such as 100042), got %r."
+                                % (option, value))
+    return int(text)
+
+
+def check_custom_data(value, option):
+    """A custom_data object Unit21 takes: a dict at most CUSTOM_DATA_MAX_DEPTH objects deep."""
+    if not isinstance(value, dict):
+        raise InvalidInputError("%s must be a dictionary, got %r." % (option, value))
+    depth = custom_data_depth(value)
+    if depth > CUSTOM_DATA_MAX_DEPTH:
+        raise InvalidInputError("%s is nested %d objects deep; Unit21 allows custom_data at most %d levels deep."
+                                % (option, depth, CUSTOM_DATA_MAX_DEPTH))
+    return value
+
+
+def check_media_name(name):
+    """The media name must carry one of the extensions link-media documents."""
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    if extension not in MEDIA_EXTENSIONS:
+        raise InvalidInputError("The media name %r has %s; Unit21 links only these file types: %s."
+                                % (name, "the extension %r" % extension if extension else "no extension",
+                                   ", ".join(MEDIA_EXTENSIONS)))
+
+
+def check_media_size(size, name):
+    if size > MEDIA_MAX_BYTES:
+        raise InvalidInputError("%s is %d bytes; Unit21 accepts media of at most 5 MB (%d bytes) per file."
+                                % (name, size, MEDIA_MAX_BYTES))
 
 
 def custom_data_depth(value):
@@ -215,14 +374,6 @@ def _as_int(value, default):
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-def _unit21_id(value):
-    """Unit21's numeric case id; it goes into the URL, so nothing else may."""
-    text = str(value).strip()
-    if not text.isdigit():
-        raise InvalidInputError("unit21_id must be Unit21's numeric case id, got %r." % (value,))
-    return text
 
 
 def client_from_params(params):

@@ -11,10 +11,17 @@ lookup by ``case_id``, so a create is tried and a 409 means "it exists", found
 with :meth:`Unit21Client.find_case` (one list request per 50 API-made cases in
 the worst case).
 
-Fields a GET does not return (the current getCaseResponse schema lacks tags,
-custom_data, linked objects, start/end dates and queue_id; notes 2.3) cannot be
-compared: they are sent, and a warning says so.  ``disposition_notes`` falls back
-to the newest action that carries notes.
+What can be read back (tests/sandbox/FIDELITY.md, Unit21 U1, U2): GET returns
+getCaseResponse, without tags, custom_data, start/end dates, queue_id and the
+linked objects; :meth:`Unit21Client.read_case` takes tags and custom_data from
+the case's /cases/list item.  The dates, queue_id, alerts, events and entities
+are returned nowhere, so they cannot be compared: the module keeps a digest of
+each value it set in ``custom_data.caseops_desk_fields`` and sends such a field
+again only when the task's value differs from the one it last set (a change made
+in Unit21 itself is not seen).  ``disposition_notes`` is read from the newest
+case action that carries notes, else from that record.  Only when custom_data
+cannot be read either (the case's list item was not found) is a field sent
+unread, with a warning.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +29,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import hashlib
+import json
 import time
 
 from ansible_collections.caseops.desk.plugins.module_utils import unit21
@@ -30,6 +39,9 @@ from ansible_collections.caseops.desk.plugins.module_utils.moments import to_epo
 
 # case_attachment records what it linked under this custom_data key; a task never sets it.
 MEDIA_KEY = unit21.MEDIA_RECORD_KEY
+FIELDS_KEY = unit21.FIELDS_RECORD_KEY
+# Fields whose value may only be known from the module's own record (never returned, or only through actions).
+RECORDED_FIELDS = unit21.FIELDS_NOT_RETURNED + ("disposition_notes",)
 EVENT_TYPES = ("transaction", "action")
 SOURCES = ("INTERNAL", "EXTERNAL")
 LIMITS = {"case_id": 128, "title": 256, "description": 1024, "disposition": 128}
@@ -58,7 +70,7 @@ def desired_case(params):
         raise InvalidInputError("case_id or unit21_id is required with provider unit21: case_id is your own id for the "
                                 "case (it creates the case if needed), unit21_id is Unit21's number for an existing one.")
     if params.get("unit21_id") not in (None, ""):
-        _checked_unit21_id(params["unit21_id"], "unit21_id")
+        unit21.check_unit21_id(params["unit21_id"], "unit21_id")
     wanted = {}
     for option, field in (("title", "title"), ("body", "description"), ("disposition", "disposition"),
                           ("disposition_notes", "disposition_notes")):
@@ -92,13 +104,6 @@ def desired_case(params):
         raise InvalidInputError("status CLOSED needs a disposition (for example TRUE_POSITIVE or FALSE_POSITIVE): "
                                 "Unit21 closes a case with one.")
     return case_id, wanted
-
-
-def _checked_unit21_id(value, name):
-    """Unit21's numeric case id (it goes into a URL path)."""
-    if isinstance(value, bool) or not str(value).strip().isdigit():
-        raise InvalidInputError("%s must hold Unit21's numeric case ids (unit21_id), got %r." % (name, value))
-    return str(value).strip()
 
 
 def _text(params, name):
@@ -166,14 +171,11 @@ def _entity(value, index):
 
 
 def _custom_data(value):
-    if not isinstance(value, dict):
-        raise InvalidInputError("custom_data must be a dictionary, got %r." % (value,))
-    if MEDIA_KEY in value:
-        raise InvalidInputError("custom_data.%s is kept by caseops.desk.case_attachment (what it linked); leave it out."
-                                % MEDIA_KEY)
-    if unit21.custom_data_depth(value) > unit21.CUSTOM_DATA_MAX_DEPTH:
-        raise InvalidInputError("custom_data may be at most %d levels of dictionaries deep."
-                                % unit21.CUSTOM_DATA_MAX_DEPTH)
+    unit21.check_custom_data(value, "custom_data")
+    reserved = [key for key in unit21.RESERVED_CUSTOM_DATA_KEYS if key in value]
+    if reserved:
+        raise InvalidInputError("custom_data.%s is kept by this collection (what it linked or set); leave it out."
+                                % reserved[0])
     return value
 
 
@@ -288,16 +290,24 @@ def plan_update(case, wanted, lists=MERGE, custom_data_mode=MERGE):
     current value is kept.
     """
     changed, body, unknown = [], {}, []
+    record = fields_record(case)
     for field in COMPARED_FIELDS:
         if field not in wanted:
             continue
         want = wanted[field]
+        recorded = record is not None and field in RECORDED_FIELDS and record.get(field) == value_digest(want)
         try:
             have = current_value(case, field)
         except KeyError:
-            unknown.append(field)
+            if recorded:
+                continue
+            if record is None or field not in RECORDED_FIELDS:
+                unknown.append(field)
             changed.append(field)
-            body[field] = _with_media(want, case) if field == "custom_data" and custom_data_mode == REPLACE else want
+            body[field] = _with_reserved(want, case) if field == "custom_data" and custom_data_mode == REPLACE else want
+            continue
+        if recorded and field == "disposition_notes":
+            # Notes are read from the newest action, which a notes-only update may not add: our record counts too.
             continue
         if field in LIST_FIELDS:
             have_keys = [_key(field, item) for item in have]
@@ -311,7 +321,7 @@ def plan_update(case, wanted, lists=MERGE, custom_data_mode=MERGE):
                 body[field] = missing
         elif field == "custom_data":
             if custom_data_mode == REPLACE:
-                target = _with_media(want, case)
+                target = _with_reserved(want, case)
                 if have != target:
                     changed.append(field)
                     body[field] = target
@@ -321,14 +331,43 @@ def plan_update(case, wanted, lists=MERGE, custom_data_mode=MERGE):
         elif not _same_scalar(field, have, want):
             changed.append(field)
             body[field] = want
+    if record is not None:
+        _record_fields(body, record, wanted, custom_data_mode)
     return sorted(changed), body, unknown
 
 
-def _with_media(wanted, case):
+def value_digest(value):
+    """A short, stable digest of a field's value, as kept in custom_data.caseops_desk_fields."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def fields_record(case):
+    """The case's {field: digest} record, {} when there is none, None when custom_data could not be read."""
+    custom_data = case.get("custom_data")
+    if not isinstance(custom_data, dict):
+        return None
+    record = custom_data.get(FIELDS_KEY)
+    return dict((k, v) for k, v in record.items() if isinstance(v, str)) if isinstance(record, dict) else {}
+
+
+def _record_fields(body, record, wanted, custom_data_mode):
+    """Add to the update the record of every recorded field it sends, so the next run knows them."""
+    sent = dict((field, value_digest(wanted[field])) for field in RECORDED_FIELDS if field in body)
+    if all(record.get(field) == digest for field, digest in sent.items()):
+        return
+    new_record = dict(record, **sent)
+    if "custom_data" in body and custom_data_mode == REPLACE:
+        body["custom_data"] = dict(body["custom_data"], **{FIELDS_KEY: new_record})
+    else:
+        body["custom_data"] = dict(body.get("custom_data") or {}, **{FIELDS_KEY: new_record})
+
+
+def _with_reserved(wanted, case):
+    """``wanted`` plus the collection's own keys of the current custom_data, which a replace must keep."""
     current = case.get("custom_data") or {}
-    if MEDIA_KEY in current:
-        return dict(wanted, **{MEDIA_KEY: current[MEDIA_KEY]})
-    return wanted
+    kept = dict((key, current[key]) for key in unit21.RESERVED_CUSTOM_DATA_KEYS if key in current)
+    return dict(wanted, **kept) if kept else wanted
 
 
 def predicted_case(case, body, lists=MERGE, custom_data_mode=MERGE):
@@ -341,7 +380,8 @@ def predicted_case(case, body, lists=MERGE, custom_data_mode=MERGE):
             else:
                 after[field] = list(after.get(field) or []) + _api_items(field, value)
         elif field == "custom_data":
-            after[field] = _deep_merge(after.get(field) or {}, value) if custom_data_mode == MERGE else value
+            merge = custom_data_mode == MERGE or FIELDS_KEY in value and len(value) == 1
+            after[field] = _deep_merge(after.get(field) or {}, value) if merge else value
         else:
             after[field] = value
     return after
@@ -387,7 +427,7 @@ def run_case(module, client):
 
     if unit21_id not in (None, ""):
         try:
-            case = client.get_case(unit21_id)
+            case = client.read_case(unit21_id)
         except NotFoundError:
             raise InvalidInputError("Unit21 has no case with unit21_id %s. To create a case, give case_id (and title) "
                                     "without unit21_id." % unit21_id)
@@ -400,7 +440,7 @@ def run_case(module, client):
         # Check mode cannot try the create; without a title the create would be refused anyway: search instead.
         found = client.find_case(case_id)
         if found is not None:
-            return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+            return _converge(module, client, client.read_case(found["unit21_id"], list_item=found), wanted, lists, custom_data_mode,
                              changed=False)
         if "title" not in wanted:
             raise InvalidInputError("title is required to create the Unit21 case %r, which does not exist yet." % case_id)
@@ -418,20 +458,26 @@ def run_case(module, client):
         if found is None:
             raise InvalidInputError("Unit21 answered 409 (case_id %r exists) but no API-created case with that case_id "
                                     "was found in /cases/list; pass its unit21_id instead." % case_id)
-        return _converge(module, client, client.get_case(found["unit21_id"]), wanted, lists, custom_data_mode,
+        return _converge(module, client, client.read_case(found["unit21_id"], list_item=found), wanted, lists, custom_data_mode,
                          changed=False)
-    case = client.get_case(created["unit21_id"])
+    case = client.read_case(created["unit21_id"])
     if created.get("recovered"):
         # It landed, but what it holds is best checked against the task like any found case.
         return _converge(module, client, case, wanted, lists, custom_data_mode, changed=True)
     fields = sorted(wanted)
-    return dict(changed=True, case=case, unit21_id=_integer_or_text(case.get("unit21_id")), changed_fields=fields,
+    return dict(changed=True, case=case, unit21_id=unit21.check_unit21_id(case.get("unit21_id")), changed_fields=fields,
                 diff=dict(before={}, after=diff_view(case, fields)))
 
 
 def creation_body(case_id, wanted):
-    """The create request: the wanted fields, case_id, and start_date (required by Unit21; now when not given)."""
+    """The create request: the wanted fields, case_id, and start_date (required by Unit21; now when not given).
+
+    The fields Unit21 never returns that the task sets are recorded in custom_data (see the module docstring).
+    """
     body = dict(wanted, case_id=case_id)
+    record = dict((field, value_digest(wanted[field])) for field in RECORDED_FIELDS if field in wanted)
+    if record:
+        body["custom_data"] = dict(wanted.get("custom_data") or {}, **{FIELDS_KEY: record})
     body.setdefault("start_date", int(time.time()))
     return body
 
@@ -455,12 +501,14 @@ def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
     fields, body, unknown = plan_update(case, wanted, lists, custom_data_mode)
     unit21_id = case.get("unit21_id")
     if unknown:
-        module.warn("Unit21 did not return %s for case %s, so %s cannot be compared and %s sent on every run."
+        module.warn("Unit21 did not return %s for case %s (nor its custom_data, which would hold this collection's "
+                    "record), so %s cannot be compared and %s sent on every run."
                     % (", ".join(unknown), unit21_id, "it" if len(unknown) == 1 else "they",
                        "is" if len(unknown) == 1 else "are"))
     shown = sorted(wanted)
+    unit21_id = unit21.check_unit21_id(unit21_id)
     if not body:
-        return dict(changed=changed, case=case, unit21_id=_integer_or_text(unit21_id), changed_fields=[],
+        return dict(changed=changed, case=case, unit21_id=unit21_id, changed_fields=[],
                     diff=dict(before=diff_view(case, shown), after=diff_view(case, shown)))
     if "EXTERNAL" not in unit21.case_sources(case):
         raise InvalidInputError("Case %s would need changes to %s, but only cases created through the API (source "
@@ -471,13 +519,14 @@ def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
         list_strategy = unit21.LIST_MERGE_REPLACE if lists == REPLACE else unit21.LIST_MERGE_UNION
     merge_custom = None
     if "custom_data" in body:
-        merge_custom = custom_data_mode == MERGE
+        # Replace only when the task's own custom_data is replaced; the record alone is always merged in.
+        merge_custom = not ("custom_data" in fields and custom_data_mode == REPLACE)
     if module.check_mode:
         after = predicted_case(case, body, lists, custom_data_mode)
     else:
         client.update_case(unit21_id, body, list_merge_strategy=list_strategy, merge_custom_data=merge_custom)
-        after = client.get_case(unit21_id)
-    return dict(changed=True, case=after, unit21_id=_integer_or_text(unit21_id), changed_fields=fields,
+        after = client.read_case(unit21_id)
+    return dict(changed=True, case=after, unit21_id=unit21_id, changed_fields=fields,
                 diff=dict(before=diff_view(case, shown), after=diff_view(after, shown)))
 
 
@@ -528,13 +577,11 @@ def run_case_info(module, client):
         if given:
             raise InvalidInputError("ids cannot be combined with list filters or include options (%s): a case is read "
                                     "whole by its unit21_id." % ", ".join(given))
-        ids = _unique([str(i).strip() for i in params["ids"] if str(i).strip()])
-        for unit21_id in ids:
-            _checked_unit21_id(unit21_id, "ids")
+        ids = _unique([unit21.check_unit21_id(i, "ids") for i in params["ids"] if str(i).strip()])
         cases, missing = [], []
         for unit21_id in ids:
             try:
-                cases.append(client.get_case(unit21_id))
+                cases.append(client.read_case(unit21_id))
             except NotFoundError:
                 missing.append(unit21_id)
         return dict(changed=False, cases=cases, total=len(cases), total_count=len(cases), missing_ids=missing)

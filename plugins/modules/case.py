@@ -27,7 +27,16 @@ description:
   - "Unit21 has no lookup by O(case_id): the module tries to create the case, and a 409 answer (the case_id exists) makes
     it search C(/cases/list) for the case, 50 API-created cases per request, newest first. In the worst case that costs
     one request per 50 cases created through the API. Pass O(unit21_id) (returned as RV(unit21_id)) to skip the search:
-    the case is then read with a single request."
+    the case is then read without a search."
+  - "What Unit21 returns, and so what can be compared: C(GET /cases/{unit21_id}) returns the documented
+    C(getCaseResponse), which has no C(tags), C(custom_data), C(start_date), C(end_date), C(queue_id), C(alerts),
+    C(events) or C(entities). The module reads C(tags) and C(custom_data) from the case's C(/cases/list) item (found by
+    the case's creation second, source and status, since the list has no filter by id), so reading a case costs two
+    requests. O(start_date), O(end_date), O(queue_id), O(alerts), O(events) and O(entities) are returned by no
+    endpoint and cannot be verified: the module keeps a digest of each value it set in the case's C(custom_data), under
+    C(caseops_desk_fields), and sends such a field again only when the task asks for a value other than the one it last
+    set. A change made to those fields in Unit21 itself is therefore not seen. O(disposition_notes) is compared with
+    the newest case action that has notes, and with that record."
   - A create that fails in a way that hides whether it was applied (a timeout, a dropped connection, a gateway error)
     is never sent again blindly; the module searches for the case first and continues with it if it was created.
 author:
@@ -117,10 +126,11 @@ options:
     type: str
   unit21_id:
     description:
-      - Unit21 only. Unit21's numeric id of an existing case. The case is read with one request, no search.
+      - Unit21 only. Unit21's numeric id of an existing case (an integer, as RV(unit21_id); a string of digits is
+        converted). The case is read without a search.
       - A O(unit21_id) that does not exist is an error (give O(case_id) alone to create a case).
       - With O(case_id) as well, the case must have that case_id.
-    type: raw
+    type: int
   status:
     description:
       - Unit21 only. V(OPEN) or V(CLOSED), in any letter case (returned upper case).
@@ -137,13 +147,16 @@ options:
   disposition_notes:
     description:
       - Unit21 only. Notes on the disposition.
-      - When Unit21 does not return it as a field of the case, the notes of the newest case action are compared.
+      - Unit21 does not return it as a field of the case; the notes of the newest case action are compared, and the
+        value this module last set (see the description).
     type: str
   start_date:
     description:
       - Unit21 only. When the case starts, as epoch seconds or an ISO 8601 date or date-time (no zone means UTC).
       - Unit21 requires it on create; when not given, a new case starts now. It is never sent to an existing case
         unless given.
+      - Unit21 does not return it; it is sent when it differs from the value this module last set (see the
+        description).
     type: raw
   end_date:
     description:
@@ -179,8 +192,8 @@ options:
   custom_data:
     description:
       - Unit21 only. Custom data of the case, a dictionary at most 3 levels of dictionaries deep.
-      - See O(custom_data_mode). The key C(caseops_desk_media) is kept by M(caseops.desk.case_attachment) and may not be
-        given.
+      - See O(custom_data_mode). The keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed) (kept by
+        M(caseops.desk.case_attachment)) and C(caseops_desk_fields) (kept by this module) may not be given.
     type: dict
   lists:
     description:
@@ -194,8 +207,8 @@ options:
     description:
       - Unit21 only. How O(custom_data) combines with the case's custom data.
       - V(merge) - the given keys must hold the given values (compared deeply); other keys stay.
-      - V(replace) - the custom data must be exactly O(custom_data), except the C(caseops_desk_media) key, whose current
-        value is kept so that what M(caseops.desk.case_attachment) linked is not forgotten.
+      - V(replace) - the custom data must be exactly O(custom_data), except the collection's own keys (see
+        O(custom_data)), whose current values are kept so that what was linked or set is not forgotten.
     type: str
     choices: [merge, replace]
     default: merge
@@ -581,7 +594,7 @@ def module_kwargs():
         match_status=dict(type="str", choices=["any", "open"], default="any"),
         match_filter=dict(type="str"),
         case_id=dict(type="str"),
-        unit21_id=dict(type="raw"),
+        unit21_id=dict(type="int"),
         status=dict(type="str"),
         disposition=dict(type="str"),
         disposition_notes=dict(type="str"),

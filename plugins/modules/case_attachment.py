@@ -26,8 +26,15 @@ description:
     C(caseops_desk_media): C({\"caseops_desk_media\": {\"<sha256 of the content>\": [\"<name>\", ...]}}). A file whose
     SHA-256 checksum and name are recorded counts as linked, and nothing is sent. This record is two levels of objects
     deep, within Unit21's limit of three levels for C(custom_data)."
-  - "A Unit21 run reads the case (one request). When the file is not recorded, it links it, then writes the record with
-    C(options.merge_custom_data=true) and only the key C(caseops_desk_media), so the rest of C(custom_data) is kept."
+  - "Unit21's C(GET /cases/{unit21_id}) does not return C(custom_data) (its documented C(getCaseResponse) has no such
+    field), so the module reads the record from the case's C(/cases/list) item, found by the case's creation second,
+    source and status (the list has no filter by id). A Unit21 run therefore reads the case with two requests (one when
+    the GET does return C(custom_data)). When the file is not recorded, it links it, then writes the record with
+    C(options.merge_custom_data=true) and only the keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed), so
+    the rest of C(custom_data) is kept."
+  - "Unit21 refuses request bodies of 1 MB or more. A file whose base64 JSON body would reach 1,000,000 bytes (a file
+    of about 730 KB or more) is sent as C(multipart/form-data) instead, the other form C(link-media) documents, which
+    carries the file's bytes as they are; files up to 5 MB are linked that way."
 author:
   - caseops.desk maintainers (@caseops)
 options:
@@ -60,7 +67,8 @@ options:
     description:
       - Unit21 only, and required with it. Unit21's numeric ID of the case (C(unit21_id)), for example V(100001), as
         returned when the case was created or by the case webhooks. Unit21 has no lookup by your own C(case_id).
-    type: str
+      - An integer, as in Unit21's API and in every module of this collection; a string of digits is converted.
+    type: int
   src:
     description:
       - The file to upload or link, on the controller.
@@ -113,6 +121,15 @@ options:
         option, the module refuses to link to an INTERNAL case."
     type: bool
     default: false
+  relink_unconfirmed:
+    description:
+      - Unit21 only. Link the file again when its earlier link is recorded as unconfirmed (see the notes), that is
+        when the earlier C(link-media) failed in a way that hides whether Unit21 stored the file.
+      - Set it only after checking in the Unit21 web application that the file is missing from the case; otherwise
+        the case gets a second copy. Without it, such a file is not sent and the task warns.
+      - When the new link succeeds, the file is recorded as linked and later runs no longer warn.
+    type: bool
+    default: false
   attachment_id:
     description:
       - Falcon only. The ID of the attachment to download, as in RV(attachment.id) or the C(attachments) of a case from
@@ -157,13 +174,18 @@ notes:
     reads the case again and takes an attachment with the same name and size as the one it uploaded.
   - The identity of a Falcon attachment is its name and size, not its content, because the API gives no checksum.
     A changed file of exactly the same size under the same name is not uploaded again.
-  - "Unit21 needs an API key with write access to cases. The module sends the base64 JSON form of C(link-media); a
-    5 MB file makes a request body of about 6.7 MB."
+  - "Unit21 needs an API key with write access to cases and read access to cases (the case and its list item are
+    read first)."
+  - "What cannot be verified: Unit21 cannot list the media of a case, so the module's own record is the only evidence
+    of what was linked; a file removed in the Unit21 web application still counts as linked. Whether Unit21's 1 MB body
+    limit also applies to multipart bodies is not documented; if it does, Unit21 answers a file of about 1 MB or more
+    with an error and nothing is linked or recorded."
   - "A Unit21 link that fails in a way that hides whether Unit21 stored it (a timeout, a dropped connection, or HTTP
     502 or 504 from a gateway) is not sent again, because the API cannot list media to check and a resend could link
-    the file twice. The module records the file as linked, so later runs do not link it again, and fails, asking you to
-    check the case in the Unit21 web application. Only if the file is missing there, run the task once with
-    O(allow_duplicates=true). A duplicate is avoided at the price of a file that may be missing and that this message
+    the file twice. The module records the file as unconfirmed (C(custom_data.caseops_desk_media_unconfirmed)) and
+    fails, asking you to check the case in the Unit21 web application. Later runs do not link it again, and warn with
+    the same remedy on every run until it is re-linked. Only if the file is missing there, run the task once with
+    O(relink_unconfirmed=true). A duplicate is avoided at the price of a file that may be missing and that this message
     points to. HTTP 423, 429 and 503 mean Unit21 did not act on the request, so those are retried."
   - "If the record cannot be written after a successful link, the task fails and says that the next run will link the
     file again."
@@ -284,8 +306,8 @@ attachment:
       sample: "2026-11-26T07:15:00.000000Z"
     unit21_id:
       description: The Unit21 case. Unit21 only.
-      type: str
-      sample: "100001"
+      type: int
+      sample: 100001
     sha256:
       description: The SHA-256 checksum of the content, the key of the file in RV(media_record). Unit21 only.
       type: str
@@ -313,6 +335,14 @@ media_record:
   returned: O(provider=unit21)
   type: dict
   sample: {"2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae": ["id-front.jpg"]}
+media_unconfirmed:
+  description:
+    - "The case's record of files whose link is unconfirmed, C(custom_data.caseops_desk_media_unconfirmed) after the
+      task (predicted in check mode), in the layout of RV(media_record). A file stays there until it is linked again
+      with O(relink_unconfirmed=true)."
+  returned: O(provider=unit21)
+  type: dict
+  sample: {}
 dest:
   description: The file written (or that would be written in check mode). When O(dest) is a directory, the file inside it.
   returned: O(state=downloaded)
@@ -347,7 +377,6 @@ group:
   sample: root
 """
 
-import base64
 import hashlib
 import os
 import re
@@ -355,15 +384,9 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21_media
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.errors import (
-    AmbiguousWriteError,
-    ApiError,
-    CaseopsError,
-    InvalidInputError,
-    NotFoundError,
-)
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 # The rules of CaseAddAttachment (falcon_message_center.md 1.2 and 3.5), checked before sending.
@@ -378,14 +401,9 @@ FALCON_NAME_CHARS = re.compile(r"[a-zA-Z0-9_.\s-]+\Z", re.ASCII)
 PROVIDER_OPTIONS = {
     "case_id": ("falcon",), "user_uuid": ("falcon",), "attachment_id": ("falcon",), "dest": ("falcon",),
     "unit21_id": ("unit21",), "media_type": ("unit21",), "media_custom_data": ("unit21",),
-    "allow_duplicates": ("unit21",),
+    "allow_duplicates": ("unit21",), "relink_unconfirmed": ("unit21",),
 }
-OPTION_DEFAULTS = {"allow_duplicates": False}
-
-# The record's layout, {sha256: [name, ...]}, is two object levels deep: Unit21 allows three.
-MEDIA_RECORD_KEY = unit21.MEDIA_RECORD_KEY
-# What the recover hook answers after an ambiguous link failure: there is no way to look media up.
-OUTCOME_UNKNOWN = "outcome unknown"
+OPTION_DEFAULTS = {"allow_duplicates": False, "relink_unconfirmed": False}
 
 
 def check_options(params):
@@ -411,7 +429,7 @@ def build_client(params):
 
 def run(module, client):
     if module.params["provider"] == "unit21":
-        return link(module, client)
+        return unit21_media.link(module, client)
     if module.params["state"] == "downloaded":
         return download(module, client)
     return upload(module, client)
@@ -507,130 +525,6 @@ def same_file(attachments, name, size):
         if attachment.get("name") == name and _as_int(attachment.get("size")) == size:
             return attachment
     return None
-
-
-# -- Unit21 link ---------------------------------------------------------------------------
-def link(module, client):
-    params = module.params
-    unit21_id = _text(params, "unit21_id")
-    if not unit21_id or not unit21_id.isdigit():
-        raise InvalidInputError("unit21_id must be Unit21's numeric case id, got %r." % (params.get("unit21_id"),))
-    name, data = file_payload(params, check_media_name, check_media_size, "media")
-    media_type = _text(params, "media_type") or None
-    custom_data = params.get("media_custom_data")
-    if custom_data is not None:
-        check_depth(custom_data, "media_custom_data")
-    allow_duplicates = bool(params.get("allow_duplicates"))
-    checksum = hashlib.sha256(data).hexdigest()
-    attachment = dict(unit21_id=unit21_id, name=name, size=len(data), sha256=checksum, media_type=media_type,
-                      custom_data=custom_data)
-
-    case = client.get_case(unit21_id)
-    external = "EXTERNAL" in unit21.case_sources(case)
-    if external and "custom_data" not in case and not allow_duplicates:
-        # The current getCaseResponse schema lacks custom_data (notes 2.3); without it nothing tells a re-run apart.
-        raise ApiError("Unit21 returned case %s without its custom_data, so the record of the files linked to it "
-                       "(custom_data.%s) cannot be read and a re-run could link the file twice. Nothing was linked. "
-                       "Set allow_duplicates: true to link it anyway, on every run." % (unit21_id, MEDIA_RECORD_KEY),
-                       vendor="Unit21")
-    before = media_record(case) if external else {}
-    recorded = name in before.get(checksum, [])
-    if recorded and not allow_duplicates:
-        return _link_result(module, False, attachment, before, before)
-    if not external and not allow_duplicates:
-        raise InvalidInputError(
-            "Unit21 case %s is an INTERNAL case (source %s): Unit21 refuses updates to it, so the module cannot record "
-            "that %s was linked, and every run would link it again (the API cannot list media to check). Nothing was "
-            "linked. Set allow_duplicates: true to link it anyway, knowing each run adds another copy."
-            % (unit21_id, ", ".join(unit21.case_sources(case)) or "none", name), unit21_id=unit21_id)
-
-    after = dict((key, list(names)) for key, names in before.items())
-    if external and not recorded:
-        after[checksum] = after.get(checksum, []) + [name]
-    if not external:
-        module.warn("Unit21 case %s is INTERNAL, so the link of %s cannot be recorded: every run links it again."
-                    % (unit21_id, name))
-    if module.check_mode:
-        return _link_result(module, True, attachment, before, after)
-
-    item = dict(media=base64.b64encode(data).decode("ascii"), name=name)
-    if media_type:
-        item["media_type"] = media_type
-    if custom_data is not None:
-        item["custom_data"] = custom_data
-    reply = client.link_media(unit21_id, [item], recover=lambda: OUTCOME_UNKNOWN)
-    ambiguous = isinstance(reply, dict) and reply.get("recovered") == OUTCOME_UNKNOWN
-    if external:
-        write_record(client, unit21_id, after, attachment, ambiguous)
-    if ambiguous:
-        raise AmbiguousWriteError(
-            "Unit21 PUT /cases/%s/link-media of %s failed in a way that hides whether Unit21 stored it (a timeout, a "
-            "dropped connection or a gateway error). It was not sent again, because Unit21 cannot list media to check "
-            "and a resend could link the file twice. %s Check the case in the Unit21 web application: if %s is missing "
-            "there, run this task once with allow_duplicates: true."
-            % (unit21_id, name, "It is recorded as linked, so later runs will not link it again." if external else
-               "The case is INTERNAL, so nothing could be recorded and a re-run links the file again.", name),
-            changed=True, attachment=attachment, media_record=after if external else {})
-    return _link_result(module, True, attachment, before, after)
-
-
-def write_record(client, unit21_id, record, attachment, ambiguous):
-    """Store the whole record under our key only; merge_custom_data keeps every other key of custom_data."""
-    try:
-        # The whole record, not only the new entry: it is right whether Unit21 merges deeply or only top-level keys.
-        client.update_case(unit21_id, {"custom_data": {MEDIA_RECORD_KEY: record}}, merge_custom_data=True)
-    except CaseopsError as err:
-        what = ("may have been linked (the link request failed in a way that hides whether Unit21 stored it)"
-                if ambiguous else "was linked")
-        # Same error class and details (status, vendor errors), with what happened to the file said first.
-        err.msg = ("%s %s to Unit21 case %s, but recording it in the case's custom_data.%s failed: %s The next run "
-                   "will link the file again, because Unit21 cannot list media; check the case in the Unit21 web "
-                   "application before re-running." % (attachment["name"], what, unit21_id, MEDIA_RECORD_KEY, err.msg))
-        err.args = (err.msg,)
-        err.details.update(changed=True, attachment=attachment)
-        raise
-
-
-def check_media_name(name):
-    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
-    if extension not in unit21.MEDIA_EXTENSIONS:
-        raise InvalidInputError("The media name %r has %s; Unit21 links only these file types: %s."
-                                % (name, "the extension %r" % extension if extension else "no extension",
-                                   ", ".join(unit21.MEDIA_EXTENSIONS)))
-
-
-def check_media_size(size, name):
-    if size > unit21.MEDIA_MAX_BYTES:
-        raise InvalidInputError("%s is %d bytes; Unit21 accepts media of at most 5 MB (%d bytes) per file."
-                                % (name, size, unit21.MEDIA_MAX_BYTES))
-
-
-def check_depth(value, option):
-    depth = unit21.custom_data_depth(value)
-    if depth > unit21.CUSTOM_DATA_MAX_DEPTH:
-        raise InvalidInputError("%s is nested %d objects deep; Unit21 allows custom_data at most %d levels deep."
-                                % (option, depth, unit21.CUSTOM_DATA_MAX_DEPTH))
-
-
-def media_record(case):
-    """The case's {sha256: [names]} record, whatever shape a hand edit left it in."""
-    custom_data = case.get("custom_data")
-    record = custom_data.get(MEDIA_RECORD_KEY) if isinstance(custom_data, dict) else None
-    if not isinstance(record, dict):
-        return {}
-    result = {}
-    for checksum, names in record.items():
-        names = [names] if isinstance(names, str) else names
-        if isinstance(names, list):
-            result[checksum] = [n for n in names if isinstance(n, str)]
-    return result
-
-
-def _link_result(module, changed, attachment, before, after):
-    result = dict(changed=changed, attachment=attachment, media_record=after)
-    if module._diff:
-        result["diff"] = dict(before={MEDIA_RECORD_KEY: before}, after={MEDIA_RECORD_KEY: after})
-    return result
 
 
 # -- download ------------------------------------------------------------------------------
@@ -747,10 +641,11 @@ def module_kwargs():
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "downloaded"], default="present"),
         case_id=dict(type="str"),
-        unit21_id=dict(type="str"),
+        unit21_id=dict(type="int"),
         media_type=dict(type="str"),
         media_custom_data=dict(type="dict"),
         allow_duplicates=dict(type="bool", default=False),
+        relink_unconfirmed=dict(type="bool", default=False),
         src=dict(type="path"),
         content=dict(type="str"),
         name=dict(type="str"),

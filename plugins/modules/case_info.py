@@ -15,9 +15,14 @@ description:
   - With O(provider=falcon) (the default), returns full Falcon Message Center cases, either the ones named in O(ids) or
     those matching an FQL O(filter). A search pages through every page of results until O(limit) cases are collected,
     then fetches the full cases in batches of up to 500 ids per request.
-  - With O(provider=unit21), returns Unit21 cases, either the ones whose unit21_id is in O(ids) (one request each) or
-    those matching the list filters (O(statuses), O(tag_filters), O(created_after) and the others). A listing pages
-    through C(/cases/list) 50 cases per request until O(limit) cases are collected.
+  - With O(provider=unit21), returns Unit21 cases, either the ones whose unit21_id is in O(ids) or those matching the
+    list filters (O(statuses), O(tag_filters), O(created_after) and the others). A listing pages through C(/cases/list)
+    50 cases per request until O(limit) cases are collected.
+  - "A Unit21 case read by id: C(GET /cases/{unit21_id}) returns the documented C(getCaseResponse), which lacks C(tags)
+    and C(custom_data); the module adds them from the case's C(/cases/list) item, found by the case's creation second,
+    source and status (the list has no filter by id). That is two requests per case (one when the GET returns them).
+    C(start_date), C(end_date), C(queue_id) and the linked C(entities), C(events) and C(alerts) are returned by no
+    Unit21 endpoint, so they are only in a case when Unit21 returns them."
 author:
   - caseops.desk maintainers (@caseops)
 options:
@@ -32,8 +37,8 @@ options:
     description:
       - Case IDs to fetch. IDs that do not exist are listed in RV(missing_ids); they are not an error.
       - Falcon - case IDs. Cannot be combined with O(filter) or O(sort).
-      - Unit21 - the numeric unit21_ids (not your own case_id, which Unit21 cannot look up). Cannot be combined with the
-        list filters.
+      - Unit21 - the numeric unit21_ids (not your own case_id, which Unit21 cannot look up), as integers or strings of
+        digits. Cannot be combined with the list filters.
     type: list
     elements: str
   filter:
@@ -202,9 +207,10 @@ RETURN = r"""
 cases:
   description:
     - The cases, as the Message Center API or Unit21 returns them.
-    - A Unit21 case from a listing holds the top-level fields (C(unit21_id), C(case_id), C(title), C(status),
-      C(disposition), C(tags), C(custom_data), ...); the include options add C(entities), C(events), C(alerts),
-      C(rules), C(actions) and C(checklist). A case read by id holds all of them.
+    - A Unit21 case from a listing holds the fields of Unit21's C(caseList) (C(unit21_id) as an integer, C(case_id),
+      C(title), C(status), C(disposition), C(tags), C(custom_data), ...); the include options add C(rules),
+      C(descendant_sar_filing), C(actions) and C(checklist). A case read by id holds the fields of C(getCaseResponse)
+      (with C(actions), C(checklist) and C(rules)) plus C(tags), C(custom_data) and C(assigned_to) from its list item.
   returned: success
   type: list
   elements: dict

@@ -1,7 +1,8 @@
 """Unit21 emulator: the cases API under /v1 and test-only webhook controls.
 
-Follows ``shared/api/unit21.md``.  Every ASSUMPTION there, and every choice
-made where the notes are silent, is listed in README.md ("Unit21").
+Follows ``shared/api/unit21.md`` and ``unit21.openapi.json``.  Every fact or
+choice is a row of FIDELITY.md ("Unit21", U1..); README.md ("Unit21") lists the
+details.
 """
 
 import asyncio
@@ -17,7 +18,7 @@ import re
 
 from aiohttp import web
 
-from context import VendorAPI  # pylint: disable=import-error
+from context import VendorAPI, declare_variant  # pylint: disable=import-error
 from webhooks import WebhookSender, build_case_payload  # pylint: disable=import-error
 
 API_ROOT = "/v1"
@@ -37,6 +38,20 @@ MAX_BATCH = 1000
 MAX_CUSTOM_DATA_DEPTH = 3
 LIST_LIMIT_MAX = 50
 LIST_LIMIT_DEFAULT = 10
+# "POST body must be smaller than 1MB" (FIDELITY.md, Unit21 U3); MB read as 10**6 bytes, the stricter reading.
+BODY_LIMIT = 1000000
+
+# FIDELITY.md, Unit21 U1/U2: GET /cases/{id} answers the documented getCaseResponse (15 fields), or, with
+# "full", the union of that and the 2021-2022 example (tags, custom_data, dates, linked objects...).
+GET_CASE_SHAPE = declare_variant("SANDBOX_UNIT21_GET_CASE_SHAPE", "documented", ("documented", "full"))
+# FIDELITY.md, Unit21 U4: whether the 1 MB body limit also covers multipart link-media bodies.
+BODY_LIMIT_SCOPE = declare_variant("SANDBOX_UNIT21_BODY_LIMIT", "json", ("json", "all"))
+# The fields of getCaseResponse and caseList in unit21.openapi.json.
+GET_CASE_FIELDS = ("unit21_id", "actions", "case_id", "checklist", "created_at", "created_by", "descendant_sar_filing",
+                   "description", "disposition", "disposition_at", "dispositioned_by", "rules", "source", "status",
+                   "title")
+LIST_CASE_FIELDS = ("unit21_id", "assigned_to", "case_id", "created_at", "created_by", "custom_data", "description",
+                    "disposition", "disposition_at", "dispositioned_by", "source", "status", "tags", "title")
 
 ERROR_CODES = {
     400: ("invalid_input", "Bad request"),
@@ -363,6 +378,26 @@ def case_view(case, associations=True, actions=True, checklist=True):
     return view
 
 
+def documented_case_view(case):
+    """GET /cases/{unit21_id} as getCaseResponse documents it (FIDELITY.md, Unit21 U1)."""
+    full = case_view(case)
+    return dict((field, full[field]) for field in GET_CASE_FIELDS)
+
+
+def documented_list_item(case, associations=False, actions=False, checklist=False):
+    """One /cases/list item as caseList documents it (FIDELITY.md, Unit21 U2): the top-level fields with tags and
+    custom_data; rules and descendant_sar_filing with include_associations, actions and checklist when asked."""
+    full = case_view(case)
+    item = dict((field, full[field]) for field in LIST_CASE_FIELDS)
+    if associations:
+        item["rules"], item["descendant_sar_filing"] = full["rules"], full["descendant_sar_filing"]
+    if actions:
+        item["actions"] = full["actions"]
+    if checklist:
+        item["checklist"] = full["checklist"]
+    return item
+
+
 def media_view(media):
     return {k: v for k, v in media.items() if k != "base64"}
 
@@ -512,6 +547,7 @@ class Unit21API(VendorAPI):
                 if not self.limiter.hit(self._limit_key(request)):
                     raise U21Error(429, "Rate limit of %d requests per second exceeded" % self.limiter.limit)
                 self._authenticate(request)
+                await self._check_body_size(request)
                 return await handler(request)
             except U21Error as exc:
                 return self._error(exc)
@@ -548,6 +584,16 @@ class Unit21API(VendorAPI):
             raise U21Error(401, "Missing API key: send it in the u21-key header")
         if key != self.ctx.config["SANDBOX_UNIT21_API_KEY"]:
             raise U21Error(401, "Invalid API key")
+
+    async def _check_body_size(self, request):
+        """413 for a write body of 1 MB or more (FIDELITY.md, Unit21 U3); multipart only with the "all" variant (U4)."""
+        if request.method not in ("POST", "PUT"):
+            return
+        size = len(await request.read())
+        multipart = request.headers.get("Content-Type", "").startswith("multipart/form-data")
+        if size >= BODY_LIMIT and (not multipart or self.ctx.config.variant(BODY_LIMIT_SCOPE) == "all"):
+            raise U21Error(413, "Request body is %d bytes; a request body must be smaller than 1MB (%d bytes)"
+                           % (size, BODY_LIMIT))
 
     async def _add_rate_headers(self, request, response):
         if not self.owns(request.path):
@@ -676,8 +722,12 @@ class Unit21API(VendorAPI):
         })
 
     # -- get and list ---------------------------------------------------------------------
+    def _documented(self):
+        return self.ctx.config.variant(GET_CASE_SHAPE) == "documented"
+
     async def get_case(self, request):
-        return web.json_response(case_view(self._case(request)))
+        case = self._case(request)
+        return web.json_response(documented_case_view(case) if self._documented() else case_view(case))
 
     async def list_cases(self, request):
         body = await self._json(request, empty={})
@@ -691,7 +741,8 @@ class Unit21API(VendorAPI):
         options = _list_options(body)
         matches = sorted((c for c in self.state["cases"].values() if matcher.matches(c)), key=lambda c: c["unit21_id"])
         window = matches[(page - 1) * limit:page * limit]
-        cases = [case_view(c, **options) for c in window]
+        view = documented_list_item if self._documented() else case_view
+        cases = [view(c, **options) for c in window]
         return web.json_response({"cases": cases, "response_count": len(cases), "total_count": len(matches)})
 
     # -- link media ------------------------------------------------------------------------

@@ -12,7 +12,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from context import SandboxConfig  # noqa: E402  pylint: disable=import-error,wrong-import-position
 from sandbox_helpers import InProcessVendor  # noqa: E402  pylint: disable=import-error,wrong-import-position
-from unit21 import Unit21API, custom_data_depth  # noqa: E402  pylint: disable=import-error,wrong-import-position
+from unit21 import (  # noqa: E402  pylint: disable=import-error,wrong-import-position
+    BODY_LIMIT,
+    GET_CASE_FIELDS,
+    LIST_CASE_FIELDS,
+    Unit21API,
+    custom_data_depth,
+)
 
 KEY = SandboxConfig({})["SANDBOX_UNIT21_API_KEY"]
 AUTH = {"u21-key": KEY}
@@ -42,6 +48,15 @@ class LiveApp(InProcessVendor):
 
 @pytest.fixture()
 def u21():
+    # The "full" GET shows every stored field, which is what most of these tests inspect; the documented shapes
+    # (FIDELITY.md, Unit21 U1/U2) have their own tests below.
+    live = LiveApp({"SANDBOX_UNIT21_GET_CASE_SHAPE": "full"})
+    yield live
+    live.close()
+
+
+@pytest.fixture()
+def documented():
     live = LiveApp()
     yield live
     live.close()
@@ -393,10 +408,11 @@ def test_link_media_limits_and_shapes(u21):
     unit21_id = u21.create("lm-4")
     path = "/cases/%d/link-media" % unit21_id
     five_mb = 5 * 1024 * 1024
-    exact = [{"media": base64.b64encode(b"x" * five_mb).decode(), "name": "big.pdf"}]
-    assert u21.ok("PUT", path, exact) == {}
-    too_big = [{"media": base64.b64encode(b"x" * (five_mb + 1)).decode(), "name": "big.pdf"}]
-    assert_error(u21.call("PUT", path, too_big), 400, "invalid_input", "5 MB")
+    exact = u21.call("PUT", path, files=[("f", ("big.pdf", b"x" * five_mb, "application/pdf"))])
+    assert exact.status_code == 200, exact.text
+    # As base64 JSON the same file is far over the 1 MB body limit (U3), which is checked first.
+    as_json = [{"media": base64.b64encode(b"x" * five_mb).decode(), "name": "big.pdf"}]
+    assert_error(u21.call("PUT", path, as_json), 413, "invalid_input", "smaller than 1MB")
     response = u21.call("PUT", path, files=[("f", ("big.mov", b"x" * (five_mb + 1), "video/quicktime"))])
     assert_error(response, 400, "invalid_input", "5 MB")
     assert_error(u21.call("PUT", path, {"media": "aGk=", "name": "a.txt"}), 400, "invalid_input", "array")
@@ -499,3 +515,71 @@ def test_cli_unknown_route_and_injected_faults_use_the_unit21_error_body(cli):
     assert_error(response, 429, "rate_limit_exceeded")
     assert response.headers["X-RateLimit-Remaining"] == "0"
     assert _cli_call(cli, "POST", "/cases/list", {}).status_code == 200
+
+
+# -- documented shapes and the body limit (FIDELITY.md, Unit21 U1-U4) ------------------------------
+
+def test_get_case_has_the_documented_fifteen_fields(documented):
+    unit21_id = documented.create("d-1", tags=["a:1"], custom_data={"k": "v"}, end_date=1700000100, queue_id=3,
+                                  alerts=[5], entities=["e1"], events=[{"event_id": "t1", "event_type": "action"}])
+    case = documented.ok("GET", "/cases/%d" % unit21_id)
+    assert sorted(case) == sorted(GET_CASE_FIELDS) and len(case) == 15
+    for absent in ("tags", "custom_data", "start_date", "end_date", "entities", "events", "alerts", "queue_id"):
+        assert absent not in case
+    assert case["source"] == ["EXTERNAL"] and case["created_at"] == int(documented.clock.now)
+
+
+def test_list_items_have_the_documented_case_list_fields(documented):
+    documented.create("d-2", tags=["a:1"], custom_data={"k": "v"}, entities=["e1"])
+    plain = documented.ok("POST", "/cases/list", {})["cases"][0]
+    assert sorted(plain) == sorted(LIST_CASE_FIELDS)
+    assert plain["tags"] == ["a:1"] and plain["custom_data"] == {"k": "v"}
+    every = documented.ok("POST", "/cases/list", {"options": {"include_associations": True, "include_actions": True,
+                                                              "include_checklist": True}})["cases"][0]
+    assert sorted(every) == sorted(LIST_CASE_FIELDS + ("rules", "descendant_sar_filing", "actions", "checklist"))
+    for absent in ("entities", "events", "alerts", "start_date", "end_date", "queue_id"):
+        assert absent not in every
+
+
+def test_list_items_of_one_creation_second_find_a_case(documented):
+    """What the collection relies on to read tags and custom_data: created_at from GET bounds a list query."""
+    first = documented.create("d-3", tags=["x:1"])
+    documented.clock.now += 5
+    second = documented.create("d-4", tags=["y:2"])
+    created_at = documented.ok("GET", "/cases/%d" % second)["created_at"]
+    page = documented.ok("POST", "/cases/list", {"created_after": created_at, "created_before": created_at + 1,
+                                                 "sources": ["EXTERNAL"], "limit": 50, "offset": 1})
+    assert [c["unit21_id"] for c in page["cases"]] == [second] and page["cases"][0]["tags"] == ["y:2"]
+    assert first != second
+
+
+def _raw_json(size):
+    """A JSON link-media body of exactly ``size`` bytes (padded with JSON whitespace)."""
+    raw = '[{"media": "aGk=", "name": "a.txt"}]'
+    return (raw + " " * (size - len(raw))).encode()
+
+
+def test_write_bodies_of_1mb_or_more_are_413(documented):
+    unit21_id = documented.create("d-5")
+    path = "/cases/%d/link-media" % unit21_id
+    headers = dict(AUTH, **{"Content-Type": "application/json"})
+    assert documented.call("PUT", path, data=_raw_json(BODY_LIMIT - 1), headers=headers).status_code == 200
+    assert_error(documented.call("PUT", path, data=_raw_json(BODY_LIMIT), headers=headers), 413, "invalid_input",
+                 "smaller than 1MB", str(BODY_LIMIT))
+    big_list = {"limit": 10, "offset": 1, "dispositions": ["x" * BODY_LIMIT]}
+    assert_error(documented.call("POST", "/cases/list", big_list), 413, "invalid_input")
+    assert len(documented.control("GET", "/cases/%d/media" % unit21_id).json()["media"]) == 1
+
+
+def test_multipart_over_1mb_is_linked_unless_the_limit_covers_it(documented):
+    two_mb = b"y" * (2 * 1024 * 1024)
+    unit21_id = documented.create("d-6")
+    files = [("media", ("two.pdf", two_mb, "application/pdf")), ("media", (None, '{"media_type": "DOC"}'))]
+    assert documented.call("PUT", "/cases/%d/link-media" % unit21_id, files=files).status_code == 200
+    strict = LiveApp({"SANDBOX_UNIT21_BODY_LIMIT": "all"})
+    try:
+        other = strict.create("d-7")
+        assert_error(strict.call("PUT", "/cases/%d/link-media" % other, files=files), 413, "invalid_input")
+        assert strict.control("GET", "/cases/%d/media" % other).json()["media"] == []
+    finally:
+        strict.close()

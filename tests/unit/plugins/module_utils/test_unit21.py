@@ -192,3 +192,56 @@ def test_custom_data_depth_counts_objects_not_lists(value, depth):
                                            ({}, []), ({"source": [None, "EXTERNAL"]}, ["EXTERNAL"])])
 def test_case_sources_reads_old_and_new_shapes(case, sources):
     assert unit21.case_sources(case) == sources
+
+
+# -- reading what GET does not return (FIDELITY.md, Unit21 U1, U2, U6) ---------------------------------
+
+DOCUMENTED_GET = {"unit21_id": 100002, "case_id": "ext-2", "title": "T", "status": "CLOSED", "source": ["EXTERNAL"],
+                  "created_at": 1767225600, "actions": [], "checklist": [], "rules": []}
+
+
+def test_read_case_takes_tags_and_custom_data_from_the_list_item_of_its_creation_second(server):
+    other = {"unit21_id": 100001, "tags": ["x:1"], "custom_data": {"other": 1}}
+    mine = {"unit21_id": 100002, "tags": ["a:1"], "custom_data": {"k": "v"}, "assigned_to": "agent@example"}
+    server.script = [Answer(200, DOCUMENTED_GET), Answer(200, {"cases": [other, mine], "response_count": 2,
+                                                               "total_count": 2})]
+    case = client(server).read_case(100002)
+    assert case["tags"] == ["a:1"] and case["custom_data"] == {"k": "v"} and case["assigned_to"] == "agent@example"
+    assert case["title"] == "T" and "start_date" not in case
+    listed = json.loads(server.requests[1]["body"].decode())
+    assert server.requests[1]["path"] == "/v1/cases/list"
+    assert listed == {"created_after": 1767225600, "created_before": 1767225601, "sources": ["EXTERNAL"],
+                      "statuses": ["CLOSED"], "offset": 1, "limit": 50}
+
+
+def test_read_case_pages_on_when_the_second_holds_more_than_a_page(server):
+    crowd = [{"unit21_id": 200000 + n, "tags": [], "custom_data": {}} for n in range(50)]
+    mine = {"unit21_id": 100002, "tags": ["a:1"], "custom_data": {}}
+    server.script = [Answer(200, DOCUMENTED_GET), Answer(200, {"cases": crowd, "total_count": 51}),
+                     Answer(200, {"cases": [mine], "total_count": 51})]
+    assert client(server).read_case(100002)["tags"] == ["a:1"]
+    assert [json.loads(r["body"].decode())["offset"] for r in server.requests[1:]] == [1, 2]
+
+
+def test_read_case_without_its_list_item_leaves_the_fields_out(server):
+    server.script = [Answer(200, DOCUMENTED_GET), Answer(200, {"cases": [], "total_count": 0})]
+    case = client(server).read_case(100002)
+    assert "tags" not in case and "custom_data" not in case
+
+
+def test_read_case_of_a_full_get_is_one_request(server):
+    server.script = [Answer(200, dict(DOCUMENTED_GET, tags=[], custom_data={}))]
+    assert client(server).read_case("100002")["custom_data"] == {}
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("value, expected", [(100042, 100042), ("100042", 100042), (" 7 ", 7)])
+def test_unit21_ids_are_integers(value, expected):
+    assert unit21.check_unit21_id(value) == expected
+
+
+@pytest.mark.parametrize("value", [True, None, "", "1e3", "-1", -1, "\u0663", 1.5, [1]])
+def test_other_ids_are_refused_naming_the_option(value):
+    with pytest.raises(errors.InvalidInputError) as caught:
+        unit21.check_unit21_id(value, "ids")
+    assert caught.value.msg.startswith("ids must be Unit21's numeric case id")

@@ -59,14 +59,15 @@ def stored(unit21_id=100001, **fields):
     (dict(events=[{"event_id": "t", "event_type": "action", "x": 1}]), "unknown keys x"),
     (dict(entities=[""]), "entities[0] must be an entity_id"),
     (dict(custom_data={"a": {"b": {"c": {"d": 1}}}}), "at most 3 levels"),
-    (dict(custom_data={"caseops_desk_media": []}), "kept by caseops.desk.case_attachment"),
+    (dict(custom_data={"caseops_desk_media": []}), "custom_data.caseops_desk_media is kept by this collection"),
+    (dict(custom_data={"caseops_desk_fields": {}}), "custom_data.caseops_desk_fields is kept by this collection"),
     (dict(start_date="yesterday"), "start_date must be a date"),
     (dict(start_date="2026-02-01", end_date="2026-01-01"), "end_date (1767225600) is before start_date"),
     (dict(title="t" * 257), "title may be at most 256 characters"),
     (dict(body="d" * 1025), "body (the case description) may be at most 1024"),
     (dict(case_id="c" * 129), "case_id may be at most 128"),
     (dict(title="  "), "title must not be empty"),
-    (dict(unit21_id="ext-1"), "numeric case ids"),
+    (dict(unit21_id="ext-1"), "unit21_id must be Unit21's numeric case id"),
     (dict(state="absent"), "Unit21 has no delete"),
 ])
 def test_bad_input_is_refused_before_any_request(client, params, message):
@@ -113,7 +114,10 @@ def test_merge_sends_only_missing_items_and_replace_sends_the_whole_list():
 def test_events_compare_by_id_and_type():
     case = stored()
     other_type = [{"event_id": "txn-1", "event_type": "action"}]
-    assert unit21_cases.plan_update(case, {"events": other_type})[1] == {"events": other_type}
+    body = unit21_cases.plan_update(case, {"events": other_type})[1]
+    assert body["events"] == other_type
+    # events is returned by no endpoint under the documented shapes, so what was sent is recorded (merged in).
+    assert body["custom_data"] == {"caseops_desk_fields": {"events": unit21_cases.value_digest(other_type)}}
 
 
 def test_custom_data_merge_is_a_deep_subset_and_replace_keeps_linked_media():
@@ -142,16 +146,16 @@ def test_disposition_notes_fall_back_to_the_newest_action():
 
 # -- identity by unit21_id -----------------------------------------------------------------
 
-def test_unit21_id_unchanged_is_one_get(client):
-    client.get_case.return_value = stored()
+def test_unit21_id_unchanged_is_one_read(client):
+    client.read_case.return_value = stored()
     result = unit21_cases.run_case(module_with(unit21_id="100001", title="Fraud ring"), client)
     assert result["changed"] is False and result["unit21_id"] == 100001 and result["changed_fields"] == []
-    assert client.method_calls == [mock.call.get_case("100001")]
+    assert client.method_calls == [mock.call.read_case("100001")]
 
 
 def test_close_sends_status_and_disposition_in_one_update(client):
     closed = stored(status="CLOSED", disposition="TRUE_POSITIVE")
-    client.get_case.side_effect = [stored(), closed]
+    client.read_case.side_effect = [stored(), closed]
     result = unit21_cases.run_case(module_with(unit21_id=100001, status="closed", disposition="TRUE_POSITIVE"), client)
     client.update_case.assert_called_once_with(100001, {"status": "CLOSED", "disposition": "TRUE_POSITIVE"},
                                                list_merge_strategy=None, merge_custom_data=None)
@@ -160,13 +164,13 @@ def test_close_sends_status_and_disposition_in_one_update(client):
 
 
 def test_close_with_the_cases_own_disposition(client):
-    client.get_case.return_value = stored(disposition="UNRESOLVED")
+    client.read_case.return_value = stored(disposition="UNRESOLVED")
     unit21_cases.run_case(module_with(unit21_id=100001, status="CLOSED"), client)
     assert client.update_case.call_args[0][1] == {"status": "CLOSED"}
 
 
 def test_close_without_any_disposition_is_refused_before_writing(client):
-    client.get_case.return_value = stored()
+    client.read_case.return_value = stored()
     with pytest.raises(InvalidInputError) as caught:
         unit21_cases.run_case(module_with(unit21_id=100001, status="CLOSED"), client)
     assert "has none" in caught.value.msg
@@ -174,33 +178,35 @@ def test_close_without_any_disposition_is_refused_before_writing(client):
 
 
 def test_list_and_custom_data_options_follow_the_modes(client):
-    client.get_case.return_value = stored()
+    client.read_case.return_value = stored()
     unit21_cases.run_case(module_with(unit21_id=100001, tags=["new:1"], custom_data={"k": 1}), client)
     assert client.update_case.call_args == mock.call(100001, {"tags": ["new:1"], "custom_data": {"k": 1}},
                                                      list_merge_strategy="union", merge_custom_data=True)
     client.update_case.reset_mock()
     unit21_cases.run_case(module_with(unit21_id=100001, entities=["user-2"], custom_data={"k": 1}, lists="replace",
                                       custom_data_mode="replace"), client)
-    assert client.update_case.call_args == mock.call(100001, {"entities": ["user-2"], "custom_data": {"k": 1}},
-                                                     list_merge_strategy="replace", merge_custom_data=False)
+    digest = unit21_cases.value_digest(["user-2"])
+    assert client.update_case.call_args == mock.call(
+        100001, {"entities": ["user-2"], "custom_data": {"k": 1, "caseops_desk_fields": {"entities": digest}}},
+        list_merge_strategy="replace", merge_custom_data=False)
 
 
 def test_missing_unit21_id_is_a_clear_error(client):
-    client.get_case.side_effect = NotFoundError("nope", status=404)
+    client.read_case.side_effect = NotFoundError("nope", status=404)
     with pytest.raises(InvalidInputError) as caught:
         unit21_cases.run_case(module_with(unit21_id=5, title="x"), client)
     assert "no case with unit21_id 5" in caught.value.msg
 
 
 def test_unit21_id_of_another_case_id_is_refused(client):
-    client.get_case.return_value = stored(case_id="other")
+    client.read_case.return_value = stored(case_id="other")
     with pytest.raises(InvalidInputError) as caught:
         unit21_cases.run_case(module_with(unit21_id=100001, case_id="ext-1"), client)
     assert "'other', not 'ext-1'" in caught.value.msg
 
 
 def test_internal_case_is_returned_when_it_matches_and_refused_when_it_would_change(client):
-    client.get_case.return_value = stored(source=["INTERNAL"], case_id=None)
+    client.read_case.return_value = stored(source=["INTERNAL"], case_id=None)
     assert unit21_cases.run_case(module_with(unit21_id=100001, title="Fraud ring"), client)["changed"] is False
     with pytest.raises(InvalidInputError) as caught:
         unit21_cases.run_case(module_with(unit21_id=100001, title="Other"), client)
@@ -209,13 +215,14 @@ def test_internal_case_is_returned_when_it_matches_and_refused_when_it_would_cha
 
 
 def test_check_mode_predicts_the_update_without_sending(client):
-    client.get_case.return_value = stored(custom_data={"a": {"x": 1}})
+    client.read_case.return_value = stored(custom_data={"a": {"x": 1}})
     result = unit21_cases.run_case(module_with(check_mode=True, unit21_id=100001, tags=["n:1"], entities=["user-2"],
                                                custom_data={"a": {"y": 2}}), client)
     client.update_case.assert_not_called()
     assert result["changed"] is True
     assert result["case"]["tags"] == ["source:ci", "n:1"]
-    assert result["case"]["custom_data"] == {"a": {"x": 1, "y": 2}}
+    assert result["case"]["custom_data"] == {"a": {"x": 1, "y": 2}, "caseops_desk_fields": {
+        "entities": unit21_cases.value_digest(["user-2"])}}
     assert result["diff"]["after"]["entities"] == ["user-1", "user-2"]
 
 
@@ -223,22 +230,25 @@ def test_check_mode_predicts_the_update_without_sending(client):
 
 def test_create_sends_the_fields_with_a_start_date_and_reads_back(client):
     client.create_case.return_value = {"case_id": "ext-1", "unit21_id": 100009, "previously_existed": False}
-    client.get_case.return_value = stored(100009)
+    client.read_case.return_value = stored(100009)
     with mock.patch.object(unit21_cases.time, "time", return_value=1767225600.5):
         result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring", tags=["source:ci"]), client)
     body = client.create_case.call_args[0][0]
     assert body == {"case_id": "ext-1", "title": "Fraud ring", "tags": ["source:ci"], "start_date": 1767225600}
     assert callable(client.create_case.call_args[1]["recover"])
     assert result["changed"] is True and result["unit21_id"] == 100009 and result["diff"]["before"] == {}
-    client.get_case.assert_called_once_with(100009)
+    client.read_case.assert_called_once_with(100009)
+    client.get_case.assert_not_called()
 
 
 def test_conflict_finds_the_case_and_updates_only_what_differs(client):
     client.create_case.side_effect = ConflictError("exists", status=409)
     client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
-    client.get_case.side_effect = [stored(), stored(title="New title")]
+    client.read_case.side_effect = [stored(), stored(title="New title")]
     result = unit21_cases.run_case(module_with(case_id="ext-1", title="New title", body="Six accounts"), client)
     client.find_case.assert_called_once_with("ext-1")
+    # The list item found by case_id spares read_case its own list request.
+    assert client.read_case.call_args_list[0] == mock.call(100001, list_item={"unit21_id": 100001, "case_id": "ext-1"})
     client.update_case.assert_called_once_with(100001, {"title": "New title"}, list_merge_strategy=None,
                                                merge_custom_data=None)
     assert result["changed"] is True and result["changed_fields"] == ["title"]
@@ -247,7 +257,7 @@ def test_conflict_finds_the_case_and_updates_only_what_differs(client):
 def test_conflict_with_nothing_to_change_is_unchanged(client):
     client.create_case.side_effect = ConflictError("exists", status=409)
     client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
-    client.get_case.return_value = stored()
+    client.read_case.return_value = stored()
     result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
     assert result["changed"] is False
     client.update_case.assert_not_called()
@@ -267,7 +277,7 @@ def test_recover_returns_the_found_unit21_id_and_the_case_is_compared(client):
         return {"case_id": "ext-1", "unit21_id": recover(), "recovered": True}
 
     client.create_case.side_effect = create
-    client.get_case.return_value = stored(100003)
+    client.read_case.return_value = stored(100003)
     result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
     assert result["changed"] is True and result["unit21_id"] == 100003
     client.update_case.assert_not_called()
@@ -282,7 +292,7 @@ def test_recover_says_none_when_nothing_landed(client):
         return {"case_id": "ext-1", "unit21_id": 100004, "previously_existed": False}
 
     client.create_case.side_effect = create
-    client.get_case.return_value = stored(100004)
+    client.read_case.return_value = stored(100004)
     unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
     assert seen == [None]
 
@@ -299,7 +309,7 @@ def test_check_mode_searches_and_predicts_a_create(client):
 
 def test_check_mode_predicts_an_update_of_an_existing_case(client):
     client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
-    client.get_case.return_value = stored()
+    client.read_case.return_value = stored()
     result = unit21_cases.run_case(module_with(check_mode=True, case_id="ext-1", title="Other"), client)
     assert result["changed"] is True and result["case"]["title"] == "Other"
     client.create_case.assert_not_called()
@@ -308,7 +318,7 @@ def test_check_mode_predicts_an_update_of_an_existing_case(client):
 
 def test_without_title_an_existing_case_is_found_and_a_missing_one_explained(client):
     client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
-    client.get_case.return_value = stored()
+    client.read_case.return_value = stored()
     assert unit21_cases.run_case(module_with(case_id="ext-1", tags=["source:ci"]), client)["changed"] is False
     client.find_case.return_value = None
     with pytest.raises(InvalidInputError) as caught:
@@ -327,10 +337,11 @@ def test_check_mode_without_title_for_a_missing_case_is_the_same_error(client):
 def test_unreturned_fields_warn(client):
     case = stored()
     del case["tags"]
-    client.get_case.return_value = case
+    client.read_case.return_value = case
     module = module_with(unit21_id=100001, tags=["source:ci"])
     unit21_cases.run_case(module, client)
     assert "cannot be compared" in module.warn.call_args[0][0]
+    assert "nor its custom_data" in module.warn.call_args[0][0]
 
 
 # -- case_info ------------------------------------------------------------------------------
@@ -362,7 +373,7 @@ def test_filters_are_checked_and_converted(client):
     (dict(limit=0), "limit must be 1 or more"),
     (dict(created_before="soon"), "created_before must be a date"),
     (dict(tag_filters=[":v"]), "tag_filters entries"),
-    (dict(ids=["ext-1"]), "numeric case ids"),
+    (dict(ids=["ext-1"]), "ids must be Unit21's numeric case id"),
     (dict(ids=["1"], statuses=["OPEN"]), "ids cannot be combined"),
 ])
 def test_info_bad_input_sends_nothing(client, params, message):
@@ -373,7 +384,69 @@ def test_info_bad_input_sends_nothing(client, params, message):
 
 
 def test_ids_are_read_one_by_one_and_missing_reported(client):
-    client.get_case.side_effect = [{"unit21_id": 1}, NotFoundError("gone", status=404)]
-    result = unit21_cases.run_case_info(info_module(ids=["1", "999", "1", " "]), client)
-    assert client.get_case.call_args_list == [mock.call("1"), mock.call("999")]
-    assert result == dict(changed=False, cases=[{"unit21_id": 1}], total=1, total_count=1, missing_ids=["999"])
+    client.read_case.side_effect = [{"unit21_id": 1}, NotFoundError("gone", status=404)]
+    result = unit21_cases.run_case_info(info_module(ids=["1", "999", " 1", " "]), client)
+    assert client.read_case.call_args_list == [mock.call(1), mock.call(999)]
+    assert result == dict(changed=False, cases=[{"unit21_id": 1}], total=1, total_count=1, missing_ids=[999])
+
+
+# -- what a GET of the documented shape cannot show (FIDELITY.md, Unit21 U1, U2) --------------------
+
+def documented_read(**fields):
+    """A case as read_case gives it under the documented shapes: getCaseResponse plus tags and custom_data."""
+    case = stored(**fields)
+    for field in ("start_date", "end_date", "queue_id", "entities", "events", "alerts", "disposition_notes"):
+        case.pop(field, None)
+    return case
+
+
+def test_create_records_the_fields_unit21_never_returns(client):
+    client.create_case.return_value = {"case_id": "ext-1", "unit21_id": 100009, "previously_existed": False}
+    client.read_case.return_value = documented_read(unit21_id=100009)
+    unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring", start_date=1767225600, queue_id=4,
+                                      custom_data={"k": 1}), client)
+    body = client.create_case.call_args[0][0]
+    assert body["custom_data"] == {"k": 1, "caseops_desk_fields": {"start_date": unit21_cases.value_digest(1767225600),
+                                                                   "queue_id": unit21_cases.value_digest(4)}}
+    assert body["start_date"] == 1767225600 and body["queue_id"] == 4
+
+
+def test_recorded_unreadable_fields_are_unchanged_without_a_warning(client):
+    wanted = dict(start_date=1767225600, alerts=[7], events=[{"event_id": "t", "event_type": "action"}],
+                  disposition_notes="checked")
+    record = dict((field, unit21_cases.value_digest(value)) for field, value in wanted.items())
+    client.read_case.return_value = documented_read(custom_data={"caseops_desk_fields": record})
+    module = module_with(unit21_id=100001, **wanted)
+    result = unit21_cases.run_case(module, client)
+    assert result["changed"] is False and result["changed_fields"] == []
+    client.update_case.assert_not_called()
+    module.warn.assert_not_called()
+
+
+def test_an_unreadable_field_with_a_new_value_is_sent_with_its_record_merged(client):
+    old = {"start_date": unit21_cases.value_digest(1767225600), "queue_id": unit21_cases.value_digest(4)}
+    client.read_case.return_value = documented_read(custom_data={"mine": 1, "caseops_desk_fields": old})
+    module = module_with(unit21_id=100001, start_date=1767312000, queue_id=4)
+    result = unit21_cases.run_case(module, client)
+    assert result["changed"] is True and result["changed_fields"] == ["start_date"]
+    record = dict(old, start_date=unit21_cases.value_digest(1767312000))
+    client.update_case.assert_called_once_with(100001, {"start_date": 1767312000,
+                                                        "custom_data": {"caseops_desk_fields": record}},
+                                               list_merge_strategy=None, merge_custom_data=True)
+    module.warn.assert_not_called()
+
+
+def test_replace_keeps_every_key_the_collection_owns(client):
+    owned = {"caseops_desk_media": {"ab": ["a.pdf"]}, "caseops_desk_media_unconfirmed": {"cd": ["b.pdf"]},
+             "caseops_desk_fields": {"queue_id": unit21_cases.value_digest(4)}}
+    client.read_case.return_value = documented_read(custom_data=dict(owned, old=1))
+    unit21_cases.run_case(module_with(unit21_id=100001, custom_data={"new": 2}, custom_data_mode="replace"), client)
+    client.update_case.assert_called_once_with(100001, {"custom_data": dict(owned, new=2)}, list_merge_strategy=None,
+                                               merge_custom_data=False)
+
+
+def test_notes_only_update_is_not_resent_when_the_newest_action_lags(client):
+    record = {"disposition_notes": unit21_cases.value_digest("second")}
+    client.read_case.return_value = documented_read(actions=[{"disposition_notes": "first"}],
+                                                    custom_data={"caseops_desk_fields": record})
+    assert unit21_cases.run_case(module_with(unit21_id=100001, disposition_notes="second"), client)["changed"] is False

@@ -193,9 +193,9 @@ def test_falcon_options_are_refused_for_unit21():
 
 def test_unit21_is_dispatched_to_the_unit21_logic():
     unit21_client = mock.create_autospec(Unit21Client, instance=True)
-    unit21_client.get_case.return_value = {"unit21_id": 7, "case_id": "ext-1", "title": "Detection review",
-                                           "source": ["EXTERNAL"]}
-    module = module_with(provider="unit21", type=None, body=None, unit21_id="7", lists="merge", custom_data_mode="merge")
+    unit21_client.read_case.return_value = {"unit21_id": 7, "case_id": "ext-1", "title": "Detection review",
+                                            "source": ["EXTERNAL"]}
+    module = module_with(provider="unit21", type=None, body=None, unit21_id=7, lists="merge", custom_data_mode="merge")
     result = case.run(module, unit21_client)
     assert result["changed"] is False and result["unit21_id"] == 7
 

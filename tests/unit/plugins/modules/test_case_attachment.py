@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import hashlib
 import os
 import stat
@@ -15,13 +14,8 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21
-from ansible_collections.caseops.desk.plugins.module_utils.errors import (
-    AmbiguousWriteError,
-    ApiError,
-    InvalidInputError,
-    NotFoundError,
-)
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, unit21, unit21_media
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
 from ansible_collections.caseops.desk.plugins.modules import case_attachment
 
@@ -274,191 +268,25 @@ def test_main_checks_option_combinations(run_main, args, message):
     assert message in result["msg"]
 
 
-# -- Unit21 link ---------------------------------------------------------------------------
-U21 = "100001"
-NOTE = b"hello"
-NOTE_SHA = hashlib.sha256(NOTE).hexdigest()
-
-
-def u21_module(check_mode=False, diff=False, **params):
-    defaults = dict(provider="unit21", state="present", case_id=None, unit21_id=U21, src=None, content="hello",
-                    name="note.txt", user_uuid=None, attachment_id=None, dest=None, media_type=None,
-                    media_custom_data=None, allow_duplicates=False)
-    defaults.update(params)
-    return mock.Mock(params=defaults, check_mode=check_mode, _diff=diff)
-
-
-def u21_case(record=None, source=("EXTERNAL",), **custom):
-    custom_data = dict(custom)
-    if record is not None:
-        custom_data["caseops_desk_media"] = record
-    return {"unit21_id": int(U21), "case_id": "ext-1", "source": list(source), "custom_data": custom_data}
+# -- Unit21 (the link logic and its tests live in module_utils/unit21_media.py) -----------------------
+U21 = 100001
+NOTE_SHA = hashlib.sha256(b"hello").hexdigest()
 
 
 @pytest.fixture
 def u21():
     spec = mock.create_autospec(unit21.Unit21Client, instance=True)
-    spec.get_case.return_value = u21_case()
+    spec.read_case.return_value = {"unit21_id": U21, "case_id": "ext-1", "source": ["EXTERNAL"], "custom_data": {}}
     spec.link_media.return_value = {}
-    spec.update_case.return_value = {"unit21_id": int(U21), "case_id": "ext-1"}
+    spec.update_case.return_value = {"unit21_id": U21, "case_id": "ext-1"}
     return spec
 
 
-def test_unit21_links_then_records_only_its_key(u21):
-    module = u21_module(diff=True, media_type="IMAGE_ID_CARD_FRONT", media_custom_data={"source": "kyc"})
-    u21.get_case.return_value = u21_case(priority="high")
-    result = case_attachment.run(module, u21)
-    assert result["changed"] is True
-    assert result["media_record"] == {NOTE_SHA: ["note.txt"]}
-    assert result["attachment"] == {"unit21_id": U21, "name": "note.txt", "size": 5, "sha256": NOTE_SHA,
-                                    "media_type": "IMAGE_ID_CARD_FRONT", "custom_data": {"source": "kyc"}}
-    assert result["diff"] == {"before": {"caseops_desk_media": {}}, "after": {"caseops_desk_media": {NOTE_SHA: ["note.txt"]}}}
-    args, kwargs = u21.link_media.call_args
-    assert args == (U21, [{"media": base64.b64encode(NOTE).decode(), "name": "note.txt",
-                           "media_type": "IMAGE_ID_CARD_FRONT", "custom_data": {"source": "kyc"}}])
-    assert kwargs["recover"]() == case_attachment.OUTCOME_UNKNOWN
-    u21.update_case.assert_called_once_with(U21, {"custom_data": {"caseops_desk_media": {NOTE_SHA: ["note.txt"]}}},
-                                            merge_custom_data=True)
-    assert [c[0] for c in u21.method_calls] == ["get_case", "link_media", "update_case"]
-
-
-def test_unit21_recorded_file_is_unchanged_after_one_read(u21):
-    u21.get_case.return_value = u21_case({NOTE_SHA: ["note.txt"]})
-    result = case_attachment.run(u21_module(diff=True), u21)
-    assert result["changed"] is False
-    assert result["diff"]["before"] == result["diff"]["after"] == {"caseops_desk_media": {NOTE_SHA: ["note.txt"]}}
-    assert [c[0] for c in u21.method_calls] == ["get_case"]
-
-
-def test_unit21_a_hand_written_string_entry_counts(u21):
-    u21.get_case.return_value = u21_case({NOTE_SHA: "note.txt", "junk": 3})
-    assert case_attachment.run(u21_module(), u21)["changed"] is False
-
-
-def test_unit21_same_content_other_name_is_linked_and_both_names_recorded(u21):
-    u21.get_case.return_value = u21_case({NOTE_SHA: ["note.txt"], "ab" * 32: ["other.pdf"]})
-    result = case_attachment.run(u21_module(name="copy.txt"), u21)
-    assert result["changed"] is True
-    record = {NOTE_SHA: ["note.txt", "copy.txt"], "ab" * 32: ["other.pdf"]}
-    assert result["media_record"] == record
-    # The whole record is written, so a top-level-only merge on Unit21's side would lose nothing either.
-    u21.update_case.assert_called_once_with(U21, {"custom_data": {"caseops_desk_media": record}}, merge_custom_data=True)
-
-
-def test_unit21_same_name_other_content_is_linked(u21):
-    u21.get_case.return_value = u21_case({NOTE_SHA: ["note.txt"]})
-    result = case_attachment.run(u21_module(content="changed"), u21)
-    assert result["changed"] is True
-    assert sorted(result["media_record"]) == sorted([NOTE_SHA, hashlib.sha256(b"changed").hexdigest()])
-
-
-def test_unit21_check_mode_predicts_from_the_read(u21):
-    result = case_attachment.run(u21_module(check_mode=True, diff=True), u21)
-    assert result["changed"] is True and result["media_record"] == {NOTE_SHA: ["note.txt"]}
-    assert [c[0] for c in u21.method_calls] == ["get_case"]
-
-
-def test_unit21_allow_duplicates_links_a_recorded_file_again(u21):
-    u21.get_case.return_value = u21_case({NOTE_SHA: ["note.txt"]})
-    result = case_attachment.run(u21_module(allow_duplicates=True), u21)
-    assert result["changed"] is True and result["media_record"] == {NOTE_SHA: ["note.txt"]}
-    u21.link_media.assert_called_once()
-
-
-def test_unit21_internal_case_is_refused_without_allow_duplicates(u21):
-    u21.get_case.return_value = u21_case(source=("INTERNAL",))
-    with pytest.raises(InvalidInputError) as caught:
-        case_attachment.run(u21_module(), u21)
-    assert "INTERNAL case" in caught.value.msg and "allow_duplicates: true" in caught.value.msg
-    assert "Nothing was linked" in caught.value.msg
-    assert [c[0] for c in u21.method_calls] == ["get_case"]
-
-
-def test_unit21_internal_case_with_allow_duplicates_links_every_time_and_says_so(u21):
-    u21.get_case.return_value = u21_case(source=("INTERNAL",))
-    module = u21_module(allow_duplicates=True)
-    result = case_attachment.run(module, u21)
-    assert result["changed"] is True and result["media_record"] == {}
-    u21.link_media.assert_called_once()
-    u21.update_case.assert_not_called()
-    assert "every run links it again" in module.warn.call_args[0][0]
-
-
-def test_unit21_a_case_read_without_custom_data_is_refused(u21):
-    u21.get_case.return_value = {"unit21_id": int(U21), "source": ["EXTERNAL"]}
-    with pytest.raises(ApiError) as caught:
-        case_attachment.run(u21_module(), u21)
-    assert "without its custom_data" in caught.value.msg
-    u21.link_media.assert_not_called()
-
-
-def test_unit21_ambiguous_link_is_recorded_then_fails_asking_for_a_check(u21):
-    u21.link_media.return_value = {"recovered": case_attachment.OUTCOME_UNKNOWN}
-    with pytest.raises(AmbiguousWriteError) as caught:
-        case_attachment.run(u21_module(), u21)
-    error = caught.value
-    assert "hides whether Unit21 stored it" in error.msg and "It was not sent again" in error.msg
-    assert "recorded as linked" in error.msg and "Unit21 web application" in error.msg
-    assert "allow_duplicates: true" in error.msg
-    assert error.to_fail_kwargs()["changed"] is True
-    u21.link_media.assert_called_once()
-    u21.update_case.assert_called_once()
-
-
-def test_unit21_ambiguous_link_on_an_internal_case_says_a_rerun_links_again(u21):
-    u21.get_case.return_value = u21_case(source=("INTERNAL",))
-    u21.link_media.return_value = {"recovered": case_attachment.OUTCOME_UNKNOWN}
-    with pytest.raises(AmbiguousWriteError) as caught:
-        case_attachment.run(u21_module(allow_duplicates=True), u21)
-    assert "a re-run links the file again" in caught.value.msg
-    u21.update_case.assert_not_called()
-
-
-def test_unit21_a_failed_record_write_says_the_next_run_links_again(u21):
-    u21.update_case.side_effect = ApiError("Unit21 PUT /cases/100001/update returned HTTP 500: boom.", status=500,
-                                           vendor="Unit21")
-    with pytest.raises(ApiError) as caught:
-        case_attachment.run(u21_module(), u21)
-    error = caught.value
-    assert error.msg.startswith("note.txt was linked to Unit21 case 100001, but recording it")
-    assert "HTTP 500: boom." in error.msg and "The next run will link the file again" in error.msg
-    assert error.to_fail_kwargs()["changed"] is True and error.status == 500
-
-
-@pytest.mark.parametrize("params, message", [
-    (dict(name="tool.exe"), "the extension 'exe'; Unit21 links only these file types: txt, pdf"),
-    (dict(name="README"), "has no extension"),
-    (dict(unit21_id="ext-1"), "unit21_id must be Unit21's numeric case id"),
-    (dict(media_custom_data={"a": {"b": {"c": {"d": 1}}}}), "nested 4 objects deep"),
-])
-def test_unit21_bad_input_sends_nothing(u21, params, message):
-    with pytest.raises(InvalidInputError) as caught:
-        case_attachment.run(u21_module(**params), u21)
-    assert message in caught.value.msg
-    assert u21.method_calls == []
-
-
-def test_unit21_upper_case_extension_and_three_levels_are_fine(u21):
-    case_attachment.run(u21_module(name="SCAN.JPEG", media_custom_data={"a": {"b": {"c": [1, "x"]}}}), u21)
-    u21.link_media.assert_called_once()
-
-
-def test_unit21_oversize_file_is_refused_before_it_is_read(u21, tmp_path):
-    src = tmp_path / "big.pdf"
-    with open(str(src), "wb") as handle:
-        handle.truncate(5 * 1024 * 1024 + 1)
-    with mock.patch("builtins.open", side_effect=AssertionError("read")):
-        with pytest.raises(InvalidInputError) as caught:
-            case_attachment.run(u21_module(src=str(src), content=None, name=None), u21)
-    assert "big.pdf is 5242881 bytes; Unit21 accepts media of at most 5 MB (5242880 bytes)" in caught.value.msg
-    assert u21.method_calls == []
-
-
-def test_unit21_src_exactly_5_mb_is_linked_under_its_file_name(u21, tmp_path):
-    src = tmp_path / "scan.png"
-    src.write_bytes(b"\0" * (5 * 1024 * 1024))
-    result = case_attachment.run(u21_module(src=str(src), content=None, name=None), u21)
-    assert result["attachment"]["name"] == "scan.png" and result["attachment"]["size"] == 5 * 1024 * 1024
+def test_unit21_is_dispatched_to_unit21_media(u21):
+    module = mock.Mock(params=dict(provider="unit21", state="present"), check_mode=False, _diff=False)
+    with mock.patch.object(unit21_media, "link", return_value={"changed": False}) as link:
+        assert case_attachment.run(module, u21) == {"changed": False}
+    link.assert_called_once_with(module, u21)
 
 
 # -- provider checks (through main: no credentials and no request needed) -------------------------
@@ -475,6 +303,9 @@ def test_unit21_src_exactly_5_mb_is_linked_under_its_file_name(u21, tmp_path):
      "media_type, unit21_id do not apply to provider falcon"),
     ({"case_id": CASE, "allow_duplicates": True, "content": "x", "name": "a.txt", "user_uuid": USER},
      "allow_duplicates does not apply to provider falcon"),
+    ({"case_id": CASE, "relink_unconfirmed": True, "content": "x", "name": "a.txt", "user_uuid": USER},
+     "relink_unconfirmed does not apply to provider falcon"),
+    ({"provider": "unit21", "unit21_id": "ext-1", "content": "x", "name": "a.txt"}, "unit21_id"),
     ({"provider": "unit21", "unit21_id": U21, "content": "x"}, "missing parameter(s) required by 'content': name"),
 ])
 def test_main_refuses_before_credentials_are_needed(run_main, monkeypatch, args, message):
@@ -491,4 +322,4 @@ def test_main_unit21_builds_the_unit21_client(run_main, monkeypatch, u21):
     result, failed = run_main(case_attachment, {"provider": "unit21", "unit21_id": U21, "content": "hello",
                                                 "name": "note.txt"})
     assert not failed and result["changed"] is True
-    assert result["media_record"] == {NOTE_SHA: ["note.txt"]}
+    assert result["media_record"] == {NOTE_SHA: ["note.txt"]} and result["attachment"]["unit21_id"] == U21
