@@ -36,9 +36,9 @@ options:
   state:
     description:
       - V(present) adds the comment unless it is there.
-      - V(absent) is refused with an explanation, because comments cannot be removed through the API.
+      - There is no V(absent), because comments cannot be removed through the API.
     type: str
-    choices: [present, absent]
+    choices: [present]
     default: present
   case_id:
     description:
@@ -135,7 +135,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.comparison import same_text
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 COMMENT_FILTER = "activity.type:'comment'"
@@ -160,8 +160,6 @@ def run(module, client):
     params = module.params
     if params["provider"] == "unit21":
         raise InvalidInputError(UNIT21_REFUSAL)
-    if params["state"] == "absent":
-        raise InvalidInputError("state=absent is not possible: Falcon Message Center comments cannot be removed through the API.")
     text = params["comment"]
     if not text or not text.strip():
         raise InvalidInputError("comment must not be empty.")
@@ -172,10 +170,7 @@ def run(module, client):
     comments = list_comments(client, case_id)
     if not comments:
         # No comment yet: make sure the case exists, so check mode and errors tell the truth.
-        _cases, missing = client.get_cases([case_id])
-        if missing:
-            raise NotFoundError("Falcon case %s does not exist (or this API client cannot see it)." % case_id,
-                                status=404, vendor="Falcon")
+        client.get_case(case_id)
     same = [c for c in comments if same_text(c.get("body"), text)]
     if same and not params["allow_duplicates"]:
         return dict(changed=False, activity=same[0], diff=dict(before=same[0], after=same[0]))
@@ -214,7 +209,7 @@ def main():
     argument_spec = connection_argument_spec("falcon")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present"], default="present"),
         case_id=dict(type="str"),
         comment=dict(type="str", aliases=["body", "content"]),
         user_uuid=dict(type="str"),
