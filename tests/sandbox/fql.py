@@ -377,8 +377,8 @@ class Filter(object):
         return not hit if node.op in _NEGATED else hit
 
     def _compare(self, field, op, candidate, target):
-        if target["partial"] and op == ":" and (target["instant"] is not None
-                                                 or (target["number"] is not None and as_number(candidate) is not None)):
+        numeric = target["number"] is not None and as_number(candidate) is not None
+        if target["partial"] and op == ":" and (target["instant"] is not None or numeric):
             target = dict(target, pattern=None)   # numbers and instants compare as such in both modes
         if target["pattern"] is not None and op in (":", "~", "*"):
             text = text_key(candidate) if target["normalised"] else as_text(candidate)

@@ -242,8 +242,9 @@ def test_unknown_and_removed_routes_are_falcon_404s(url, auth):
 
 def test_wrong_method_on_a_served_path_is_405(url, auth):
     """FIDELITY.md, Falcon F4: the gateway answers 405 (falconpy's tests), with the methods the path takes."""
-    for method, path, allowed in (("GET", CREATE, "POST"), ("DELETE", "/message-center/entities/case-attachment/v1",
-                                                             "GET, POST"), ("GET", "/oauth2/token", "POST")):
+    attachment = "/message-center/entities/case-attachment/v1"
+    for method, path, allowed in (("GET", CREATE, "POST"), ("DELETE", attachment, "GET, POST"),
+                                  ("GET", "/oauth2/token", "POST")):
         response = requests.request(method, url + path, json={}, headers=auth, timeout=10)
         assert error_message(response, 405) == "Method Not Allowed"
         assert response.headers["Allow"] == allowed

@@ -18,7 +18,6 @@ from ansible_collections.caseops.desk.plugins.module_utils.unit21 import Unit21C
 from ansible_collections.caseops.desk.plugins.modules import case
 
 
-
 def module_with(check_mode=False, **params):
     defaults = dict(provider="falcon", state="present", title="Detection review", body="Please look.",
                     type="fc:detection-support", detections=None, incidents=None, user_uuid=None,
