@@ -80,8 +80,9 @@ options:
       - The name of the file on the case. Defaults to the file name of O(src); required with O(content).
       - "Falcon: it must start with a letter, a digit, V(_) or V(-), contain only letters, digits, V(-), V(_), V(.),
         spaces and tabs (no line breaks, which a multipart upload would turn into C(%0A)), be at most 255 characters
-        long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg), V(gif), V(pdf), V(doc), V(docx), V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case). An attachment with
-        this name and the same size already on the case counts as this file, so the upload is skipped."
+        long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg), V(gif), V(pdf), V(doc), V(docx),
+        V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case). An attachment with this name and the same size
+        already on the case counts as this file, so the upload is skipped."
       - "Unit21: it must end with one of the extensions V(txt), V(pdf), V(mp4), V(mov), V(wmv), V(avi), V(mkv), V(png),
         V(jpg), V(jpeg), V(tiff), V(gif), V(raw) or V(eps) (in any case). The same content recorded under this name
         counts as this file, so the link is skipped; the same name with other content is linked."
