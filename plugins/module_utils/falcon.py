@@ -12,8 +12,14 @@ import re
 import time
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
-from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, AuthenticationError, ConfigurationError, InvalidInputError
-from ansible_collections.caseops.desk.plugins.module_utils.errors import describe_errors
+from ansible_collections.caseops.desk.plugins.module_utils.errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    InvalidInputError,
+    NotFoundError,
+    describe_errors,
+)
 from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
 
 CLOUD_BASE_URLS = {
@@ -38,11 +44,6 @@ ACTIVITY_SORT_VALUES = [
     for field in ("activity.created_time", "activity.type")
     for direction in ("asc", "desc")
 ]
-# The case types CrowdStrike's own tools offer; the API may know more.
-CASE_TYPES = ("fc:contact", "fc:detection-support", "fc:falcon-product-support", "fc:incident-support")
-# Case status codes (strings on the wire); no API can change them.
-OPEN_STATUSES = ("1", "2")
-CLOSED_STATUSES = ("3", "4")
 QUERY_PAGE_MAX = 500          # QueryCasesIdsByFilter accepts limit 1-500
 ENTITY_BATCH_SIZE = 500       # ids per GetCaseEntitiesByIDs call; the API documents no maximum
 TOKEN_RENEW_WINDOW = 120      # seconds before expiry a token is renewed, as falconpy does
@@ -117,11 +118,6 @@ def check_user_uuid(value, option="user_uuid"):
     if not USER_UUID_PATTERN.match(value or ""):
         raise InvalidInputError("%s must be a Falcon user UUID like 01234567-89ab-cdef-0123-456789abcdef, got %r."
                                 % (option, value))
-
-
-def fql_quote(value):
-    """A string as an FQL literal: in single quotes, with quotes and backslashes escaped."""
-    return "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def base_url_for(cloud=None, base_url=None):
@@ -278,7 +274,7 @@ class FalconClient:
         return self._query_page(QUERY_CASES_PATH, {}, fql_filter, sort, limit, offset)
 
     def find_case_ids(self, fql_filter=None, sort=None, limit=QUERY_PAGE_MAX):
-        """Every matching case id up to ``limit``, paging as needed: (ids, total)."""
+        """Every matching case id up to ``limit`` (None: all of them), paging as needed: (ids, total)."""
         return self._find_ids(self.query_case_ids, fql_filter, sort, limit)
 
     def _query_page(self, path, params, fql_filter, sort, limit, offset):
@@ -300,13 +296,13 @@ class FalconClient:
         ``meta.pagination.offset``, whose meaning the API does not document.
         """
         ids, total = [], 0
-        while len(ids) < limit:
-            page_size = min(QUERY_PAGE_MAX, limit - len(ids))
+        while limit is None or len(ids) < limit:
+            page_size = QUERY_PAGE_MAX if limit is None else min(QUERY_PAGE_MAX, limit - len(ids))
             page, total = query_page(fql_filter, sort, page_size, len(ids))
             ids.extend(page)
             if len(page) < page_size or len(ids) >= total:
                 break
-        return ids[:limit], total
+        return (ids if limit is None else ids[:limit]), total
 
     def create_case(self, fields, recover=None):
         """CreateCaseV2: the new case's id, or the id ``recover()`` found after an ambiguous failure."""
@@ -344,6 +340,15 @@ class FalconClient:
     def get_cases(self, ids):
         """Full case entities for ``ids`` in as few calls as allowed: (cases, missing_ids)."""
         return self._get_entities(GET_CASES_PATH, ids)
+
+    def get_case(self, case_id):
+        """One case; NotFoundError when this API client cannot see it."""
+        cases, _missing = self.get_cases([case_id])
+        case = next((c for c in cases if c.get("id") == case_id), None)
+        if case is None:
+            raise NotFoundError("Falcon case %s does not exist (or this API client cannot see it)." % case_id,
+                                status=404, vendor="Falcon")
+        return case
 
     def _get_entities(self, path, ids):
         found = []

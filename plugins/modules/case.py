@@ -16,9 +16,19 @@ description:
     O(title) and O(type) already exists.
   - "Falcon cases cannot be changed through the API: once opened, CrowdStrike works on them and only comments
     (M(caseops.desk.case_activity)) and attachments (M(caseops.desk.case_attachment)) can be added. So this module
-    looks for an existing case first and treats it as the one you asked for: a case whose title and type are exactly
-    O(title) and O(type) (and, if you say so, whose status is open, see O(match_status)) is I(present), and nothing
-    is sent. When several cases match, the most recently created one is returned."
+    looks for an existing case first and treats it as the one you asked for: a case with O(title) and O(type) (and,
+    if you say so, whose status is open, see O(match_status)) is I(present), and nothing is sent. When several cases
+    match, the most recently created one is returned."
+  - "How a Falcon case is recognised: the module ends the body of every case it opens with a reference line,
+    C(caseops.desk case reference: <32 hex digits>), derived from O(title) and O(type) alone, and looks for that line.
+    So the case is found whatever the service does to the stored title (a C(<customer> | ) prefix is accepted), however
+    FQL matches text, however many other cases have similar titles, and whatever characters the title holds (no part
+    of the title is put into a filter as it is). The found case's title must still be O(title), alone or after a
+    C(<customer> |) prefix, and its type O(type)."
+  - "Cases opened before the reference line existed (by an earlier version of this collection, or by hand with the
+    same title) are still found, by their title: when no case carries the reference, the module searches with the
+    letters and digits of the title and compares every case it gets back exactly. Such a case is used as it is; it
+    never gets a reference line, since cases cannot be changed."
   - If the existing Falcon case differs from what you asked for (its body, detections or incidents), the module warns
     and leaves it as it is, since there is no way to update it.
   - With O(provider=unit21), ensures a Unit21 case with the given fields exists, identified by your own O(case_id) or by
@@ -52,22 +62,25 @@ options:
   state:
     description:
       - V(present) ensures the case exists (and, for Unit21, holds the given fields).
-      - V(absent) is refused with an explanation. Falcon cases cannot be deleted or closed through the API, and Unit21 has
-        no delete (close a Unit21 case with O(status=CLOSED) and a O(disposition) instead).
+      - There is no V(absent). Falcon cases cannot be deleted or closed through the API (CrowdStrike closes them; ask
+        for it in a comment with M(caseops.desk.case_activity)), and Unit21 has no delete (close a Unit21 case with
+        O(status=CLOSED) and a O(disposition) instead).
     type: str
-    choices: [present, absent]
+    choices: [present]
     default: present
   title:
     description:
       - The case title.
-      - Falcon (required) - together with O(type), it identifies the case.
+      - Falcon (required) - together with O(type), it identifies the case. At most 1,000 characters (Falcon publishes
+        no limit; a longer title is refused before anything is sent).
       - Unit21 - at most 256 characters; needed to create the case, optional for an existing one.
     type: str
   body:
     description:
       - The text of the case.
-      - Falcon - sent when the case is opened. Required to open a case; when a matching case already exists it is not
-        needed.
+      - Falcon - sent when the case is opened, followed by the reference line described above. Required to open a
+        case; when a matching case already exists it is not needed. At most 100,000 characters (Falcon publishes no
+        limit; a longer body is refused before anything is sent).
       - Unit21 - the case C(description), at most 1024 characters.
     type: str
     aliases: [content, description]
@@ -231,10 +244,12 @@ attributes:
       - Unit21 - the diff shows the fields the task sets, before and after.
 notes:
   - Falcon needs the Message Center Read and Write scopes on the Falcon API client.
-  - Falcon identity is the exact title and type, so a title that carries something unique (a detection ID, a ticket
+  - Falcon identity is the title and type, so a title that carries something unique (a detection ID, a ticket
     number) keeps unrelated cases apart.
-  - A Falcon case is found with an FQL search on the title and type, then compared exactly (case and whitespace
-    included).
+  - "Falcon - every key the API's C(CaseCreationRequestV2) marks required is sent: C(detections), C(incidents),
+    C(malware_submission_id) and C(recon_rule_type) go as an empty list or an empty string when not given."
+  - A Falcon case is found with FQL searches (the reference line, then for older cases the title's letters and digits),
+    then compared exactly (case and whitespace included, apart from a customer prefix on the title).
   - Unit21 needs an API key with read and write access to cases. Only cases created through the API (source
     C(EXTERNAL)) can be updated; a case made inside Unit21 is returned as it is when it already matches, and refused
     when it would need a change.
@@ -329,7 +344,8 @@ RETURN = r"""
 case:
   description:
     - The case as the API returns it, whether just created, found or updated (for Unit21, read back after the change).
-    - Falcon - in check mode, when the case would be opened, the fields that would be sent, with RV(case.id) null.
+    - Falcon - in check mode, when the case would be opened, the fields that would be sent (the body with its reference
+      line), with RV(case.id) null.
     - Unit21 - in check mode, the predicted case; when it would be created, the fields that would be sent, with
       RV(unit21_id) null.
     - The keys listed below are Falcon's; a Unit21 case has C(unit21_id), C(case_id), C(title), C(description),
@@ -353,9 +369,9 @@ case:
       type: str
       sample: "Detection review: ldt:0123456789abcdef0123456789abcdef:123456"
     body:
-      description: The text of the case.
+      description: The text of the case; cases this module opened end with their reference line.
       type: str
-      sample: This detection fired on web-01 after a deploy.
+      sample: "This detection fired on web-01 after a deploy.\n\ncaseops.desk case reference: 5d41402abc4b2a76b9719d911017c592"
     type:
       description: The case type.
       type: str
@@ -387,7 +403,7 @@ case:
     id: 6f3c2e9b8a1d4c7e9f0a1b2c3d4e5f60
     key: CS-001042
     title: "Detection review: ldt:0123456789abcdef0123456789abcdef:123456"
-    body: This detection fired on web-01 after a deploy.
+    body: "This detection fired on web-01 after a deploy.\n\ncaseops.desk case reference: 5d41402abc4b2a76b9719d911017c592"
     type: fc:detection-support
     status: "2"
     detections: [{"id": "ldt:0123456789abcdef0123456789abcdef:123456", "url": ""}]
@@ -417,18 +433,11 @@ changed_fields:
   sample: [disposition, status]
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21_cases
+from ansible_collections.caseops.desk.plugins.module_utils import falcon_cases, providers, unit21_cases
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
-CASE_TYPE_SHAPE = re.compile(r"^fc:[a-z0-9][a-z0-9_-]*$")
-LINK_KEYS = {"detections": ("id", "url", "product"), "incidents": ("id", "url")}
-# Fields compared with an existing case to warn about differences nobody can fix through the API.
-COMPARED_FIELDS = ("body", "detections", "incidents")
 FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
                "match_filter")
 UNIT21_ONLY = ("case_id", "unit21_id", "status", "disposition", "disposition_notes", "start_date", "end_date", "tags",
@@ -442,139 +451,7 @@ def run(module, client):
     check_provider_options(module.params, provider, OPTION_OWNERS, OPTION_DEFAULTS)
     if provider == "unit21":
         return unit21_cases.run_case(module, client)
-    return run_falcon(module, client)
-
-
-def run_falcon(module, client):
-    params = module.params
-    if params["state"] == "absent":
-        raise InvalidInputError(
-            "state=absent is not possible with provider falcon: Message Center cases cannot be deleted or closed through "
-            "the API; CrowdStrike closes them. Use caseops.desk.case_activity to ask for it in a comment.")
-    wanted = requested_case(params, module.warn)
-    same_title = _cases_with_title(client, wanted)
-    found, matches = pick_existing(client, wanted, same_title, params["match_status"], params["match_filter"])
-    if matches > 1:
-        module.warn("%d cases have this title and type; returning the most recently created one (%s)."
-                    % (matches, found["id"]))
-    if found is not None:
-        differences = [name for name in COMPARED_FIELDS if name in wanted and _comparable(found, name) != _comparable(wanted, name)]
-        if differences:
-            module.warn("Case %s has this title and type but a different %s. Falcon cases cannot be changed through the "
-                        "API, so it was left as it is; add a comment with caseops.desk.case_activity instead."
-                        % (found["id"], " and ".join(differences)))
-        return dict(changed=False, case=found, matches=matches, diff=dict(before=found, after=found))
-
-    if not params["body"]:
-        raise InvalidInputError("body is required to open a case: no case titled %r of type %s exists."
-                                % (params["title"], params["type"]))
-    predicted = dict(wanted, id=None)
-    if module.check_mode:
-        return dict(changed=True, case=predicted, matches=0, diff=dict(before={}, after=predicted))
-
-    known_ids = set(case["id"] for case in same_title)
-
-    def recover():
-        # After an ambiguous failure: a case with our title, type and body that was not there before is ours.
-        for case in _cases_with_title(client, wanted):
-            if case["id"] not in known_ids and case.get("body") == wanted["body"]:
-                return case["id"]
-        return None
-
-    case_id = client.create_case(wanted, recover=recover)
-    cases, missing = client.get_cases([case_id])
-    case = cases[0] if cases else dict(predicted, id=case_id)
-    if missing:
-        module.warn("Case %s was opened but could not be read back yet; the result shows what was sent." % case_id)
-    return dict(changed=True, case=case, matches=0, diff=dict(before={}, after=case))
-
-
-def requested_case(params, warn):
-    """The CreateCaseV2 body for the options, checked before any request."""
-    title = params["title"]
-    if not title or not title.strip():
-        raise InvalidInputError("title must not be empty.")
-    case_type = params["type"]
-    if not CASE_TYPE_SHAPE.match(case_type or ""):
-        raise InvalidInputError("type %r is not a Falcon case type: use one of %s (or another fc:<name> type)."
-                                % (case_type, ", ".join(falcon.CASE_TYPES)))
-    if case_type not in falcon.CASE_TYPES:
-        warn("type %s is not one of the documented case types (%s); it is sent as given."
-             % (case_type, ", ".join(falcon.CASE_TYPES)))
-    if params["user_uuid"] is not None:
-        falcon.check_user_uuid(params["user_uuid"])
-    case = dict(title=title, type=case_type)
-    if params["body"]:
-        case["body"] = params["body"]
-    for name in ("detections", "incidents"):
-        if params[name]:
-            case[name] = linked_items(name, params[name])
-    if case.get("detections") and case_type != "fc:detection-support":
-        warn("detections are meant for cases of type fc:detection-support; this case is %s." % case_type)
-    if case.get("incidents") and case_type != "fc:incident-support":
-        warn("incidents are meant for cases of type fc:incident-support; this case is %s." % case_type)
-    for name in ("user_uuid", "malware_submission_id", "recon_rule_type"):
-        if params[name]:
-            case[name] = params[name]
-    return case
-
-
-def linked_items(name, items):
-    """Detections or incidents as the API wants them: a list of {id[, url][, product]}."""
-    allowed = LINK_KEYS[name]
-    linked = []
-    for index, item in enumerate(items):
-        if isinstance(item, str):
-            item = {"id": item}
-        if not isinstance(item, dict):
-            raise InvalidInputError("%s[%d] must be an ID or a dictionary with an id, got %r." % (name, index, item))
-        unknown = sorted(set(item) - set(allowed))
-        if unknown:
-            raise InvalidInputError("%s[%d] has unknown keys %s; allowed keys: %s."
-                                    % (name, index, ", ".join(unknown), ", ".join(allowed)))
-        if not isinstance(item.get("id"), str) or not item["id"].strip():
-            raise InvalidInputError("%s[%d] needs an id." % (name, index))
-        linked.append(dict((key, item[key]) for key in allowed if item.get(key) not in (None, "")))
-    return linked
-
-
-def pick_existing(client, wanted, same_title, match_status, match_filter):
-    """(the newest case of ``same_title`` that counts as ``wanted``, how many did), or (None, 0)."""
-    cases = same_title
-    if cases and match_filter:
-        allowed = set(_search(client, "%s+(%s)" % (_title_filter(wanted), match_filter)))
-        cases = [case for case in cases if case["id"] in allowed]
-    if match_status == "open":
-        cases = [case for case in cases if str(case.get("status")) in falcon.OPEN_STATUSES]
-    if not cases:
-        return None, 0
-    cases = sorted(cases, key=lambda case: case.get("created_time") or "", reverse=True)
-    return cases[0], len(cases)
-
-
-def _title_filter(wanted):
-    return "case.title:%s+case.type:%s" % (falcon.fql_quote(wanted["title"]), falcon.fql_quote(wanted["type"]))
-
-
-def _search(client, fql_filter):
-    ids, _total = client.find_case_ids(fql_filter, "case.created_time.desc", falcon.QUERY_PAGE_MAX)
-    return ids
-
-
-def _cases_with_title(client, wanted):
-    """The cases whose title and type are exactly ``wanted``'s (the search itself may be looser)."""
-    ids = _search(client, _title_filter(wanted))
-    if not ids:
-        return []
-    cases, _missing = client.get_cases(ids)
-    return [case for case in cases if case.get("title") == wanted["title"] and case.get("type") == wanted["type"]]
-
-
-def _comparable(case, name):
-    value = case.get(name)
-    if name == "body":
-        return (value or "").strip()
-    return sorted(item.get("id") for item in value or [] if isinstance(item, dict))
+    return falcon_cases.run_case(module, client)
 
 
 def module_kwargs():
@@ -582,7 +459,7 @@ def module_kwargs():
     argument_spec = connection_argument_spec("falcon", "unit21")
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present"], default="present"),
         title=dict(type="str"),
         body=dict(type="str", aliases=["content", "description"]),
         type=dict(type="str", aliases=["case_type"]),

@@ -38,9 +38,9 @@ options:
   state:
     description:
       - V(present) adds the comment unless it is there.
-      - V(absent) is refused with an explanation, because comments cannot be removed through the API.
+      - There is no V(absent), because comments cannot be removed through the API.
     type: str
-    choices: [present, absent]
+    choices: [present]
     default: present
   case_id:
     description:
@@ -139,7 +139,7 @@ from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 COMMENT_FILTER = "activity.type:'comment'"
@@ -164,8 +164,6 @@ def run(module, client):
     params = module.params
     if params["provider"] == "unit21":
         raise InvalidInputError(UNIT21_REFUSAL)
-    if params["state"] == "absent":
-        raise InvalidInputError("state=absent is not possible: Falcon Message Center comments cannot be removed through the API.")
     text = params["comment"]
     if not text or not text.strip():
         raise InvalidInputError("comment must not be empty.")
@@ -186,10 +184,7 @@ def _ensure_comment(module, client, guard, case_id, text):
     comments = list_comments(client, case_id)
     if not comments:
         # No comment yet: make sure the case exists, so check mode and errors tell the truth.
-        _cases, missing = client.get_cases([case_id])
-        if missing:
-            raise NotFoundError("Falcon case %s does not exist (or this API client cannot see it)." % case_id,
-                                status=404, vendor="Falcon")
+        client.get_case(case_id)
     same = [c for c in comments if same_text(c.get("body"), text)]
     if same and not params["allow_duplicates"]:
         oldest = pick_oldest(same, "comments with this text on case %s" % case_id, module.warn, created="created_time")
@@ -231,7 +226,7 @@ def module_kwargs():
     argument_spec.update(guard_argument_spec())
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
+        state=dict(type="str", choices=["present"], default="present"),
         case_id=dict(type="str"),
         comment=dict(type="str", aliases=["body", "content"]),
         user_uuid=dict(type="str"),

@@ -231,27 +231,21 @@ by_name:
 """
 
 import copy
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, falcon_aggregates
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
-MAX_NESTING = 3
-TYPES = ["terms", "date_histogram", "date_range", "range", "cardinality", "min", "max", "avg", "sum", "percentiles"]
-INTERVALS = ["year", "month", "week", "day", "hour", "minute"]
-SORT_PATTERN = re.compile(r"(_count|_term|_key|count|term|key)([|. ](asc|desc))?\Z", re.IGNORECASE)
-
 AGGREGATION_OPTIONS = dict(
     name=dict(type="str"),
-    type=dict(type="str", required=True, choices=TYPES),
+    type=dict(type="str", required=True, choices=list(falcon_aggregates.TYPES)),
     field=dict(type="str", required=True),
     filter=dict(type="str"),
     q=dict(type="str"),
-    interval=dict(type="str", choices=INTERVALS),
+    interval=dict(type="str", choices=list(falcon_aggregates.INTERVALS)),
     time_zone=dict(type="str"),
     min_doc_count=dict(type="int"),
     missing=dict(type="str"),
@@ -268,16 +262,13 @@ AGGREGATION_OPTIONS = dict(
     }),
     sub_aggregates=dict(type="list", elements="dict"),
 )
-# Passed through to the API as they are (after the checks below).
-PLAIN_FIELDS = ("name", "type", "field", "filter", "q", "interval", "time_zone", "min_doc_count", "missing", "size",
-                "sort", "percents")
 
 
 def run(module, client):
     aggregations = module.params["aggregations"] or []
     if not aggregations:
         raise InvalidInputError("aggregations must hold at least one aggregation.")
-    body = [wire(spec, "aggregations[%d]" % index, 0) for index, spec in enumerate(aggregations)]
+    body = [falcon_aggregates.wire(spec, "aggregations[%d]" % index, checked) for index, spec in enumerate(aggregations)]
     names = [spec["name"] for spec in body if spec.get("name")]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
@@ -285,34 +276,6 @@ def run(module, client):
     results = client.aggregate_cases(body)
     by_name = dict((r.get("name"), r) for r in results if isinstance(r, dict) and r.get("name") is not None)
     return dict(changed=False, results=results, by_name=by_name)
-
-
-def wire(spec, where, depth):
-    """One aggregation in the API's form, checked; ``where`` names it in messages."""
-    for key in ("min_doc_count", "size"):
-        if spec.get(key) is not None and spec[key] < 0:
-            raise InvalidInputError("%s: %s must be 0 or more, got %d." % (where, key, spec[key]))
-    if spec.get("sort") is not None and not SORT_PATTERN.match(spec["sort"].strip()):
-        raise InvalidInputError("%s: sort %r is not a sort order; use _count or _term with asc or desc, "
-                                "for example _count|desc or _term|asc." % (where, spec["sort"]))
-    for percent in spec.get("percents") or []:
-        if not 0 <= percent <= 100:
-            raise InvalidInputError("%s: percents must be numbers from 0 to 100, got %s." % (where, percent))
-    request = dict((key, spec[key]) for key in PLAIN_FIELDS if spec.get(key) is not None)
-    if spec.get("date_ranges") is not None:
-        request["date_ranges"] = [{"from": r["from"], "to": r["to"]} for r in spec["date_ranges"]]
-    if spec.get("ranges") is not None:
-        # The API spells the numeric range bounds with capitals.
-        request["ranges"] = [{"From": r["from"], "To": r["to"]} for r in spec["ranges"]]
-    subs = spec.get("sub_aggregates")
-    if subs:
-        if depth + 1 > MAX_NESTING:
-            raise InvalidInputError("%s: sub_aggregates may be nested at most %d levels below a top-level aggregation; "
-                                    "this one would be level %d." % (where, MAX_NESTING, depth + 1))
-        request["sub_aggregates"] = [wire(checked(sub, "%s.sub_aggregates[%d]" % (where, i)),
-                                          "%s.sub_aggregates[%d]" % (where, i), depth + 1)
-                                     for i, sub in enumerate(subs)]
-    return request
 
 
 def checked(spec, where):

@@ -86,10 +86,11 @@ options:
   name:
     description:
       - The name of the file on the case. Defaults to the file name of O(src); required with O(content).
-      - "Falcon: it must start with a letter, a digit, V(_) or V(-), contain only letters, digits, V(-), V(_), V(.) and
-        spaces, be at most 255 characters long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg),
-        V(gif), V(pdf), V(doc), V(docx), V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case). An attachment with
-        this name and the same size already on the case counts as this file, so the upload is skipped."
+      - "Falcon: it must start with a letter, a digit, V(_) or V(-), contain only letters, digits, V(-), V(_), V(.),
+        spaces and tabs (no line breaks, which a multipart upload would turn into C(%0A)), be at most 255 characters
+        long, and end with one of the extensions V(png), V(bmp), V(jpg), V(jpeg), V(gif), V(pdf), V(doc), V(docx),
+        V(xls), V(xlsx), V(pptx), V(txt) or V(csv) (in any case). An attachment with this name and the same size
+        already on the case counts as this file, so the upload is skipped."
       - "Unit21: it must end with one of the extensions V(txt), V(pdf), V(mp4), V(mov), V(wmv), V(avi), V(mkv), V(png),
         V(jpg), V(jpeg), V(tiff), V(gif), V(raw) or V(eps) (in any case). The same content recorded under this name
         counts as this file, so the link is skipped; the same name with other content is linked."
@@ -377,25 +378,14 @@ group:
   sample: root
 """
 
-import hashlib
 import os
-import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible_collections.caseops.desk.plugins.module_utils import falcon, providers, unit21_media
+from ansible_collections.caseops.desk.plugins.module_utils import falcon_attachments, providers, unit21_media
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
-
-# The rules of CaseAddAttachment (falcon_message_center.md 1.2 and 3.5), checked before sending.
-FALCON_MAX_BYTES = 15 * 1024 * 1024
-FALCON_MAX_NAME = 255
-FALCON_EXTENSIONS = ("png", "bmp", "jpg", "jpeg", "gif", "pdf", "doc", "docx", "xls", "xlsx", "pptx", "txt", "csv")
-FALCON_NAME_START = re.compile(r"[a-zA-Z0-9_-]")
-FALCON_NAME_CHARS = re.compile(r"[a-zA-Z0-9_.\s-]+\Z", re.ASCII)
-
 
 # Options that mean something for one provider only; given for the other, they are refused (never ignored).
 PROVIDER_OPTIONS = {
@@ -431,39 +421,15 @@ def run(module, client):
     if module.params["provider"] == "unit21":
         return unit21_media.link(module, client)
     if module.params["state"] == "downloaded":
-        return download(module, client)
+        return falcon_attachments.download(module, client, _text(module.params, "attachment_id"),
+                                           _text(module.params, "case_id"))
     return upload(module, client)
 
 
-# -- upload ------------------------------------------------------------------------------
 def upload(module, client):
     params = module.params
-    case_id = _text(params, "case_id")
-    if not case_id:
-        raise InvalidInputError("case_id must not be empty: give the ID of the case to attach the file to.")
-    name, data = file_payload(params, check_name, check_size, "attachment")
-    user_uuid = _text(params, "user_uuid")
-    if not user_uuid:
-        raise InvalidInputError("user_uuid is required to upload to Falcon: the UUID of the Falcon user the upload is made for.")
-    falcon.check_user_uuid(user_uuid)
-
-    attachments = case_attachments(client, case_id)
-    before = dict(attachments=sorted(a.get("name") or "" for a in attachments))
-    existing = same_file(attachments, name, len(data))
-    if existing is not None:
-        return _result(module, False, existing, before, before)
-
-    after = dict(attachments=sorted(before["attachments"] + [name]))
-    if module.check_mode:
-        predicted = dict(id=None, name=name, mime_type=None, size=len(data), created_by=user_uuid, created_time=None)
-        return _result(module, True, predicted, before, after)
-
-    def recover():
-        # The upload may have been stored before the connection broke: take it if it is there now.
-        return same_file(case_attachments(client, case_id), name, len(data))
-
-    attachment = client.add_attachment(case_id, user_uuid, name, data, recover=recover)
-    return _result(module, True, attachment, before, after)
+    name, data = file_payload(params, falcon_attachments.check_name, falcon_attachments.check_size, "attachment")
+    return falcon_attachments.upload(module, client, _text(params, "case_id"), _text(params, "user_uuid"), name, data)
 
 
 def file_payload(params, check_name, check_size, noun):
@@ -488,150 +454,10 @@ def file_payload(params, check_name, check_size, noun):
     return name, data
 
 
-def check_size(size, name):
-    if size > FALCON_MAX_BYTES:
-        raise InvalidInputError("%s is %d bytes; Falcon accepts attachments of at most 15 MB (%d bytes)."
-                                % (name, size, FALCON_MAX_BYTES))
-
-
-def check_name(name):
-    """Raise InvalidInputError naming the Falcon file-name rule that ``name`` breaks."""
-    if len(name) > FALCON_MAX_NAME:
-        raise InvalidInputError("The attachment name is %d characters long; Falcon allows at most %d."
-                                % (len(name), FALCON_MAX_NAME))
-    if not FALCON_NAME_START.match(name):
-        raise InvalidInputError("The attachment name %r must start with a letter, a digit, '_' or '-'." % name)
-    if not FALCON_NAME_CHARS.match(name):
-        raise InvalidInputError("The attachment name %r may only contain letters, digits, '-', '_', '.' and spaces." % name)
-    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
-    if extension not in FALCON_EXTENSIONS:
-        raise InvalidInputError("The attachment name %r has %s; Falcon accepts only these file types: %s."
-                                % (name, "the extension %r" % extension if extension else "no extension",
-                                   ", ".join(FALCON_EXTENSIONS)))
-
-
-def case_attachments(client, case_id):
-    cases = client.get_cases([case_id])[0]
-    case = next((c for c in cases if c.get("id") == case_id), None)
-    if case is None:
-        raise NotFoundError("Falcon case %s does not exist (or this API client cannot see it)." % case_id,
-                            vendor="Falcon")
-    return [a for a in (case.get("attachments") or []) if isinstance(a, dict)]
-
-
-def same_file(attachments, name, size):
-    """The attachment with this name and size, or None (the newest one if there are several)."""
-    for attachment in reversed(attachments):
-        if attachment.get("name") == name and _as_int(attachment.get("size")) == size:
-            return attachment
-    return None
-
-
-# -- download ------------------------------------------------------------------------------
-def download(module, client):
-    params = module.params
-    attachment_id = _text(params, "attachment_id")
-    if not attachment_id:
-        raise InvalidInputError("attachment_id must not be empty: give the ID of the attachment to download.")
-    dest = params["dest"]
-    case_id = _text(params, "case_id")
-    into_directory = check_dest(dest, directory_allowed=bool(case_id))
-
-    record = None
-    if case_id:
-        record = next((a for a in case_attachments(client, case_id) if a.get("id") == attachment_id), None)
-        if record is None:
-            raise NotFoundError("Attachment %s is not on Falcon case %s." % (attachment_id, case_id), vendor="Falcon")
-    path = dest
-    if into_directory:
-        path = os.path.join(dest, plain_file_name(record.get("name")))
-        check_dest(path, directory_allowed=False)
-
-    content, mime_type = client.download_attachment(attachment_id)
-    if record is None:
-        record = dict(id=attachment_id, mime_type=mime_type)
-
-    checksum = hashlib.sha256(content).hexdigest()
-    exists = os.path.exists(path)
-    old_checksum = module.sha256(path) if exists else None
-    changed = old_checksum != checksum
-    diff = dict(before=dict(path=path, checksum=old_checksum), after=dict(path=path, checksum=checksum))
-    if changed and not module.check_mode:
-        write_atomically(module, path, content)
-        exists = True
-    if exists:
-        # In check mode this only predicts; a missing file is already a change.
-        file_args = module.load_file_common_arguments(module.params, path=path)
-        changed = module.set_fs_attributes_if_different(file_args, changed, diff=diff)
-    if old_checksum is None:
-        # The attributes seen were those of the file just written, not of a file that was there before.
-        diff["before"] = dict(path=path, checksum=None)
-    result = dict(changed=changed, attachment=record, dest=path, checksum=checksum, size=len(content))
-    if module._diff:
-        result["diff"] = diff
-    return result
-
-
-def check_dest(path, directory_allowed):
-    """Refuse destinations the module must not write through; True when ``path`` is a directory to write into."""
-    if os.path.islink(path):
-        raise InvalidInputError("dest %s is a symbolic link; refusing to write through it. Give the path of a regular "
-                                "file (or of a directory, with case_id)." % path)
-    if os.path.isdir(path):
-        if not directory_allowed:
-            raise InvalidInputError("dest %s is a directory. Give the full path of the file to write, or set case_id "
-                                    "so the attachment is written into the directory under its own name." % path)
-        return True
-    if os.path.lexists(path) and not os.path.isfile(path):
-        raise InvalidInputError("dest %s exists and is not a regular file; refusing to replace it." % path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise InvalidInputError("The directory of dest, %s, does not exist; create it first (for example with "
-                                "ansible.builtin.file state=directory)." % parent)
-    return False
-
-
-def plain_file_name(name):
-    """The attachment's name, if it is safe to use as a file name inside dest."""
-    if not name or "/" in name or "\\" in name or "\0" in name or ".." in name or name == ".":
-        raise InvalidInputError("The attachment's name %r cannot be used as a file name inside dest; give dest as a "
-                                "full file path instead." % name)
-    return name
-
-
-def write_atomically(module, path, content):
-    """Write to a temporary file next to ``path``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".part", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(tmp, path, unsafe_writes=module.params.get("unsafe_writes") or False)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 # -- helpers -------------------------------------------------------------------------------
-def _result(module, changed, attachment, before, after):
-    result = dict(changed=changed, attachment=attachment)
-    if module._diff:
-        result["diff"] = dict(before=before, after=after)
-    return result
-
-
 def _text(params, name):
     value = params.get(name)
     return to_native(value).strip() if value is not None else None
-
-
-def _as_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def module_kwargs():

@@ -183,7 +183,7 @@ EXAMPLES = r"""
     falcon_cloud: eu-1
     falcon_client_id: "{{ vault_falcon_client_id }}"
     falcon_client_secret: "{{ vault_falcon_client_secret }}"
-    filter: "case.title:*'phishing'*"
+    filter: "case.title:*'*phishing*'"
 
 - name: Open Unit21 cases tagged by our automation since November, with their actions
   caseops.desk.case_info:

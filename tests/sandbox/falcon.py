@@ -1,8 +1,8 @@
 """CrowdStrike Falcon: OAuth2 tokens and the nine Message Center operations.
 
-Behaviour follows shared/api/falcon_message_center.md; where the notes say a
-fact is unknown, the choice made here is listed in README.md ("Chosen
-behaviour").  State (tokens, cases, activities, attachment bytes) lives in the
+Behaviour follows shared/api/falcon_message_center.md; every fact and every
+choice made where the notes say "unknown" is a row of FIDELITY.md (Falcon
+F1..), and the unknowns a module could notice are variants.  State (tokens, cases, activities, attachment bytes) lives in the
 ``falcon`` section of the sandbox state; the rate-limit window is runtime only.
 """
 
@@ -21,7 +21,15 @@ from aiohttp import web
 
 import falcon_aggregations
 import fql
-from context import VendorAPI
+from context import VendorAPI, declare_variant
+
+# Fidelity variants (FIDELITY.md, Falcon section and variants table).
+FQL_MATCH = declare_variant("SANDBOX_FALCON_FQL_MATCH", "partial", fql.COLON_MODES)          # F1
+TITLE_PREFIX = declare_variant("SANDBOX_FALCON_TITLE_PREFIX", "")                            # F2: any text
+CREATE_REQUIRED = declare_variant("SANDBOX_FALCON_CREATE_REQUIRED", "sdk", ("sdk", "spec"))  # F3
+# The body keys messagecenter.CaseCreationRequestV2 marks required (FIDELITY.md, Falcon F3).
+SPEC_REQUIRED_CASE_KEYS = ("body", "detections", "incidents", "malware_submission_id", "recon_rule_type", "title",
+                           "type")
 
 READ = "message-center:read"
 WRITE = "message-center:write"
@@ -56,7 +64,8 @@ MAX_LIMIT = 500
 MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 MAX_ATTACHMENT_NAME = 255
 ATTACHMENT_FIRST_CHAR = re.compile(r"^[A-Za-z0-9_-]")
-ATTACHMENT_NAME_CHARS = re.compile(r"^[A-Za-z0-9_.\s-]+$")
+# The spec's [a-zA-Z0-9-_.\s] with \s as the (Go) API reads it: space, tab, form feed, CR, LF; the whole name.
+ATTACHMENT_NAME_CHARS = re.compile(r"[A-Za-z0-9_. \t\f\r\n-]+\Z")
 # Served types stay inside the download operation's "produces" list, which has no text/csv.
 ATTACHMENT_TYPES = {
     "png": "image/png", "bmp": "image/bmp", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
@@ -194,6 +203,12 @@ class FalconAPI(VendorAPI):
             app.router.add_route(method, path, self._guarded(scope, handler), name=operation_id)
         app.router.add_route("POST", "/oauth2/token", self._public(self.issue_token), name="oauth2AccessToken")
         app.router.add_route("POST", "/oauth2/revoke", self._public(self.revoke_token), name="oauth2RevokeToken")
+        # Another method on a served path: 405 from the gateway (FIDELITY.md, Falcon F4), after the real routes.
+        served = collections.OrderedDict()
+        for method, path in [(o[0], o[1]) for o in operations] + [("POST", "/oauth2/token"), ("POST", "/oauth2/revoke")]:
+            served.setdefault(path, []).append(method)
+        for path, methods in served.items():
+            app.router.add_route("*", path, self._method_not_allowed(methods))
 
     def register_control(self, app):
         app.router.add_route("GET", "/_sandbox/falcon/cases", self.control_list, name="falcon.control.list_cases")
@@ -216,6 +231,13 @@ class FalconAPI(VendorAPI):
             except FalconError as exc:
                 return self._error(request, exc)
         return guarded
+
+    def _method_not_allowed(self, methods):
+        allowed = ", ".join(sorted(methods))
+
+        async def method_not_allowed(request):
+            return self.error_response(405, "Method Not Allowed", {"Allow": allowed})
+        return method_not_allowed
 
     def _public(self, handler):
         async def public(request):
@@ -409,7 +431,8 @@ class FalconAPI(VendorAPI):
         return bodies
 
     def _case_filter(self, text):
-        return fql.compile_filter(text, CASE_FILTER_FIELDS, CASE_TIMESTAMPS, ("_all",), now=self.ctx.now)
+        return fql.compile_filter(text, CASE_FILTER_FIELDS, CASE_TIMESTAMPS, ("_all",), now=self.ctx.now,
+                                  colon_mode=self.ctx.config.variant(FQL_MATCH))
 
     def _filter_cases(self, text):
         cases = self._cases()
@@ -436,7 +459,10 @@ class FalconAPI(VendorAPI):
 
     async def create_case(self, request):
         body = self._json_body(request)
-        fields = _checked_case_request(body)
+        fields = _checked_case_request(body, strict=self.ctx.config.variant(CREATE_REQUIRED) == "spec")
+        prefix = self.ctx.config.variant(TITLE_PREFIX)
+        if prefix:
+            fields["title"] = "%s | %s" % (prefix, fields["title"])   # FIDELITY.md, Falcon F2
         case = self._store_case(fields)
         meta = self._meta(request, writes={"resources_affected": 1})
         resource = {"id": case["id"], "path": "/message-center/entities/cases/GET/v1?ids=%s" % case["id"]}
@@ -501,7 +527,8 @@ class FalconAPI(VendorAPI):
         activities = self._activities(case_id)
         if text is not None:
             try:
-                flt = fql.compile_filter(text, ACTIVITY_FILTER_FIELDS, ACTIVITY_TIMESTAMPS, now=self.ctx.now)
+                flt = fql.compile_filter(text, ACTIVITY_FILTER_FIELDS, ACTIVITY_TIMESTAMPS, now=self.ctx.now,
+                                         colon_mode=self.ctx.config.variant(FQL_MATCH))
             except fql.FQLError as exc:
                 raise FalconError(400, exc.message)
             activities = [a for a in activities if flt.matches(lambda f, a=a: field_values(a, f[len("activity."):]))]
@@ -717,10 +744,17 @@ def _aggregation_field(name):
     return None
 
 
-def _checked_case_request(body):
-    """The case fields from a CreateCaseV2 body, or a 400 naming the broken rule."""
+def _checked_case_request(body, strict=False):
+    """The case fields from a CreateCaseV2 body, or a 400 naming the broken rule.
+
+    ``strict`` also enforces every key the spec marks required (FIDELITY.md, Falcon F3); empty values do.
+    """
     if not isinstance(body, dict):
         raise FalconError(400, "the body must be a JSON object")
+    if strict:
+        missing = [name for name in SPEC_REQUIRED_CASE_KEYS if name not in body or body[name] is None]
+        if missing:
+            raise FalconError(400, "missing required field(s): %s" % ", ".join(missing))
     for name in ("title", "body", "type"):
         if not isinstance(body.get(name), str) or not body[name].strip():
             raise FalconError(400, "%s is required and must be a non-empty string" % name)

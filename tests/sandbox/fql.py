@@ -2,21 +2,26 @@
 
 Supported syntax::
 
-    field:'value'   field:"value"   field:value          equality
-    field:!'value'                                       not equal
+    field:'value'   field:"value"   field:value          match (see "match modes" below)
+    field:!'value'                                       no match
     field:>'v'  >=  <  <=                                comparisons (numbers, instants, else text)
-    field:~'part'   field:!~'part'                       case-insensitive "contains" / "does not contain"
-    field:*'ab*'    field:!*'ab*'                        wildcard match (case-insensitive)
-    field:'ab*'                                          ``*`` inside a value is a wildcard
-    field:['a','b']                                      any of the listed values
+    field:~'part'   field:!~'part'                       text match ignoring case, spaces and punctuation
+    field:*'ab*'    field:!*'ab*'                        wildcard match of the whole value (case-insensitive)
+    field:'ab*'                                          ``*`` inside a ``:`` value is a wildcard
+    field:['a','b']                                      exactly one of the listed values (case included)
     a + b           a , b           ( ... )              AND, OR, grouping (AND binds tighter)
+
+Match modes of ``:`` on text (FIDELITY.md, Falcon F1): ``partial`` (the published behaviour, the
+default) matches when the value occurs anywhere in the field, ignoring case; ``exact`` (the old
+assumption, kept as a variant) matches only the whole value, case included.  Numbers compare as
+numbers and timestamps as instants in both modes; the list form is exact in both.
 
 Timestamps (for the fields named as such) compare as instants: RFC 3339 with
 ``Z`` or an offset, a bare date, or ``now`` / ``now-7d`` (units s, m, h, d, w).
 
 Usage::
 
-    flt = compile_filter("case.status:'1'+case.title:~'vpn'", allowed_fields)
+    flt = compile_filter("case.status:'1'+case.title:~'vpn'", allowed_fields, colon_mode="partial")
     flt.matches(lambda field: values_of(record, field))   # getter returns a list
 
 The getter returns every value of the field for one record (arrays give all
@@ -38,6 +43,8 @@ _ISO = re.compile(
     r"\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$")
 _RELATIVE = re.compile(r"^now(?:\s*([+-])\s*(\d+)\s*([smhdw]))?$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+COLON_MODES = ("partial", "exact")
 
 
 class FQLError(ValueError):
@@ -105,9 +112,17 @@ def as_text(value):
     return str(value)
 
 
-def wildcard_regex(pattern, anchored=True, ignore_case=False):
+def text_key(value):
+    """What ``~`` compares: the text in lower case without spaces and punctuation."""
+    return _NOT_ALNUM.sub("", as_text(value)).lower()
+
+
+def wildcard_regex(pattern, anchored=True, ignore_case=False, normalise=None):
     """A compiled regex for a value in which ``*`` matches any run of characters."""
-    body = ".*".join(re.escape(part) for part in pattern.split("*"))
+    parts = pattern.split("*")
+    if normalise is not None:
+        parts = [normalise(part) for part in parts]
+    body = ".*".join(re.escape(part) for part in parts)
     if anchored:
         body = "^" + body + "$"
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
@@ -281,7 +296,11 @@ def parse(text):
 class Filter(object):
     """A parsed, checked filter; ``matches(getter)`` evaluates it for one record."""
 
-    def __init__(self, text, allowed_fields=None, timestamp_fields=(), fulltext_fields=(), now=None):
+    def __init__(self, text, allowed_fields=None, timestamp_fields=(), fulltext_fields=(), now=None,
+                 colon_mode="partial"):
+        if colon_mode not in COLON_MODES:
+            raise ValueError("colon_mode must be one of %s, not %r" % (", ".join(COLON_MODES), colon_mode))
+        self.colon_mode = colon_mode
         self.text = text
         self.allowed_fields = allowed_fields
         self.timestamp_fields = set(timestamp_fields)
@@ -322,16 +341,25 @@ class Filter(object):
 
     def _target(self, node, value):
         """Pre-compute what each literal is compared as."""
-        target = {"text": value, "number": as_number(value), "instant": None, "pattern": None}
+        target = {"text": value, "number": as_number(value), "instant": None, "pattern": None, "partial": False,
+                  "normalised": False}
         if node.field in self.timestamp_fields and node.op in (":", "!", ">", ">=", "<", "<=") and "*" not in value:
             target["instant"] = parse_instant(value, self.now() if self.now else None)
             if target["instant"] is None:
                 raise FQLError("invalid filter: '%s' for field '%s' at position %d is not a timestamp"
                                % (value, node.field, node.position), node.position)
-        if node.op in ("~", "!~") or node.field in self.fulltext_fields:
+        if node.field in self.fulltext_fields:
             target["pattern"] = wildcard_regex(value, anchored=False, ignore_case=True)
+        elif node.op in ("~", "!~"):
+            target["pattern"] = wildcard_regex(value, anchored=False, normalise=text_key)
+            target["normalised"] = True
         elif node.op in ("*", "!*"):
             target["pattern"] = wildcard_regex(value, ignore_case=True)
+        elif node.is_list:
+            pass  # ['v'] is an exact match in both modes (FIDELITY.md, Falcon F1)
+        elif self.colon_mode == "partial":
+            target["pattern"] = wildcard_regex(value, anchored=False, ignore_case=True)
+            target["partial"] = True
         elif "*" in value:
             target["pattern"] = wildcard_regex(value)
         return target
@@ -349,8 +377,12 @@ class Filter(object):
         return not hit if node.op in _NEGATED else hit
 
     def _compare(self, field, op, candidate, target):
+        numeric = target["number"] is not None and as_number(candidate) is not None
+        if target["partial"] and op == ":" and (target["instant"] is not None or numeric):
+            target = dict(target, pattern=None)   # numbers and instants compare as such in both modes
         if target["pattern"] is not None and op in (":", "~", "*"):
-            return target["pattern"].search(as_text(candidate)) is not None
+            text = text_key(candidate) if target["normalised"] else as_text(candidate)
+            return target["pattern"].search(text) is not None
         left, right = self._operands(field, candidate, target)
         if left is None:
             return False
@@ -374,6 +406,6 @@ class Filter(object):
         return as_text(candidate), target["text"]
 
 
-def compile_filter(text, allowed_fields=None, timestamp_fields=(), fulltext_fields=(), now=None):
+def compile_filter(text, allowed_fields=None, timestamp_fields=(), fulltext_fields=(), now=None, colon_mode="partial"):
     """A :class:`Filter`; raises FQLError for bad syntax, unknown fields and bad timestamps."""
-    return Filter(text, allowed_fields, timestamp_fields, fulltext_fields, now)
+    return Filter(text, allowed_fields, timestamp_fields, fulltext_fields, now, colon_mode)

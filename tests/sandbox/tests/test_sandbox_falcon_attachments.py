@@ -101,3 +101,19 @@ def test_download_errors(url, auth):
     assert "id" in rejected(requests.get(url + UPLOAD, headers=auth, timeout=10))
     # falconpy's positional quirk sends ?ids=; the spec's parameter is id.
     assert "id" in rejected(requests.get(url + UPLOAD, params={"ids": "nope"}, headers=auth, timeout=10))
+
+
+@pytest.mark.parametrize("name, stored", [
+    ("tab\tname.txt", "tab\tname.txt"),       # whitespace other than CR/LF arrives as it is
+    ("two\nlines.txt", None),                 # a multipart client writes CR/LF as %0D/%0A: '%' is refused
+    ("quote\".txt", None),                    # and '"' as %22
+])
+def test_names_are_checked_as_they_arrive(url, auth, name, stored):
+    """FIDELITY.md, Falcon F5: the name rule applies to the name the multipart part carries."""
+    case_id = create_case(url, auth)
+    response = upload(url, auth, case_id, name, b"x")
+    if stored is None:
+        assert "may only contain" in rejected(response)
+    else:
+        assert response.status_code == 200, response.text
+        assert response.json()["resources"][0]["name"] == stored

@@ -235,9 +235,62 @@ def test_control_routes_update_and_list(url, auth):
 
 def test_unknown_and_removed_routes_are_falcon_404s(url, auth):
     for method, path in (("POST", "/message-center/entities/case/v1"), ("PATCH", "/message-center/entities/case/v1"),
-                         ("GET", "/message-center/entities/case/v2"), ("GET", "/message-center/nothing")):
+                         ("GET", "/message-center/nothing")):
         response = requests.request(method, url + path, json={}, headers=auth, timeout=10)
         assert error_message(response, 404) == "Not Found"
+
+
+def test_wrong_method_on_a_served_path_is_405(url, auth):
+    """FIDELITY.md, Falcon F4: the gateway answers 405 (falconpy's tests), with the methods the path takes."""
+    attachment = "/message-center/entities/case-attachment/v1"
+    for method, path, allowed in (("GET", CREATE, "POST"), ("DELETE", attachment, "GET, POST"),
+                                  ("GET", "/oauth2/token", "POST")):
+        response = requests.request(method, url + path, json={}, headers=auth, timeout=10)
+        assert error_message(response, 405) == "Method Not Allowed"
+        assert response.headers["Allow"] == allowed
+    logged = requests.get(url + "/_sandbox/requests", timeout=10).json()["requests"]
+    assert [entry["status"] for entry in logged if entry["vendor"] == "falcon"][-3:] == [405, 405, 405]
+
+
+def set_variants(url, **variants):
+    response = requests.post(url + "/_sandbox/variants", json=variants, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def test_colon_is_a_partial_match_by_default_and_exact_under_the_variant(url, auth):
+    wanted = create_case(url, auth, title="Weekly VPN questions", body="b", type="fc:contact")
+    create_case(url, auth, title="Weekly VPN questions (2)", body="b", type="fc:contact")
+    partial = query(url, auth, filter="case.title:'weekly vpn questions'").json()["resources"]
+    assert len(partial) == 2
+    assert query(url, auth, filter="case.title:['Weekly VPN questions']").json()["resources"] == [wanted]
+    set_variants(url, SANDBOX_FALCON_FQL_MATCH="exact")
+    assert query(url, auth, filter="case.title:'weekly vpn questions'").json()["resources"] == []
+    assert query(url, auth, filter="case.title:'Weekly VPN questions'").json()["resources"] == [wanted]
+    assert query(url, auth, filter="case.title:['Weekly VPN questions']").json()["resources"] == [wanted]
+
+
+def test_title_prefix_variant_stores_the_customer_prefix(url, auth):
+    """FIDELITY.md, Falcon F2: titles stored as '<customer> | <title>' under the variant."""
+    set_variants(url, SANDBOX_FALCON_TITLE_PREFIX="ACME Corp")
+    case_id = create_case(url, auth, title="Question", body="b", type="fc:contact")
+    stored = requests.post(url + GET, json={"ids": [case_id]}, headers=auth, timeout=10).json()["resources"][0]
+    assert stored["title"] == "ACME Corp | Question"
+    seeded = seed_case(url, title="Seeded")
+    assert seeded["title"] == "Seeded"      # the control API stores what it is given
+
+
+@pytest.mark.parametrize("variant, status", [("sdk", 200), ("spec", 400)])
+def test_create_required_fields_variant(url, auth, variant, status):
+    """FIDELITY.md, Falcon F3: 'spec' enforces CaseCreationRequestV2's required keys; empty values do."""
+    set_variants(url, SANDBOX_FALCON_CREATE_REQUIRED=variant)
+    sdk_body = {"title": "t", "body": "b", "type": "fc:contact"}
+    response = requests.post(url + CREATE, json=sdk_body, headers=auth, timeout=10)
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert error_message(response) == ("missing required field(s): detections, incidents, malware_submission_id, "
+                                           "recon_rule_type")
+    full = dict(sdk_body, detections=[], incidents=[], malware_submission_id="", recon_rule_type="")
+    assert requests.post(url + CREATE, json=full, headers=auth, timeout=10).status_code == 200
 
 
 def test_control_bulk_create_numbers_the_cases(sandbox, url):

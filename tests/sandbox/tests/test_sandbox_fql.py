@@ -15,8 +15,9 @@ RECORD = {
 }
 
 
-def matches(text, record=None):
-    flt = fql.compile_filter(text, FIELDS, ("case.created_time",), ("_all",), now=lambda: 1772359200.0)
+def matches(text, record=None, colon_mode="partial"):
+    flt = fql.compile_filter(text, FIELDS, ("case.created_time",), ("_all",), now=lambda: 1772359200.0,
+                             colon_mode=colon_mode)
     return flt.matches(lambda field: (record or RECORD).get(field, []))
 
 
@@ -36,7 +37,6 @@ def matches(text, record=None):
     ("case.title:!~'paris'", True),
     ("case.title:!~'VPN'", False),
     ("case.title:'VPN outage in Berlin'", True),
-    ("case.title:'vpn outage in berlin'", False),
     ("case.title:'VPN*'", True),
     ("case.title:'*Berlin'", True),
     ("case.title:'*Paris'", False),
@@ -54,7 +54,55 @@ def matches(text, record=None):
     ("_all:'paris'", False),
 ])
 def test_operators(text, expected):
+    """Operators whose answer is the same whether ':' is a partial or an exact match."""
     assert matches(text) is expected
+    assert matches(text, colon_mode="exact") is expected
+
+
+@pytest.mark.parametrize("text, partial, exact", [
+    # FIDELITY.md, Falcon F1: ':' on text is a partial, case-insensitive match (psfalcon wiki, "Filtering Results").
+    ("case.title:'vpn outage in berlin'", True, False),
+    ("case.title:'outage'", True, False),
+    ("case.title:'OUTAGE in'", True, False),
+    ("case.title:!'outage'", False, True),
+    ("case.hosts:'web'", True, False),
+    ("case.title:'vpn*berlin'", True, False),     # '*' stays a wildcard, unanchored in partial mode
+    ("case.title:'paris'", False, False),
+    ("case.status:'2'", True, True),              # numbers compare as numbers in both modes
+    ("case.status:'02'", True, True),
+    ("case.created_time:'2026-03-01T11:00:00+01:00'", True, True),   # instants as instants
+])
+def test_colon_match_modes(text, partial, exact):
+    assert matches(text) is partial
+    assert matches(text, colon_mode="exact") is exact
+
+
+@pytest.mark.parametrize("text, expected", [
+    # ['v'] is exact, case included, in both modes (psfalcon wiki: "restrict results to exact matches").
+    ("case.title:['VPN outage in Berlin']", True),
+    ("case.title:['vpn outage in berlin']", False),
+    ("case.title:['outage']", False),
+    ("case.title:!['outage']", True),
+    ("case.title:['VPN*']", False),               # no wildcard inside the list form
+    # '~' ignores case, spaces and punctuation (falcon-mcp FQL guide).
+    ("case.title:~'vpn-outage'", True),
+    ("case.title:~'V.P.N. OUTAGE, in'", True),
+    ("case.title:~'outage berlin'", False),       # the words must follow each other (only spacing is ignored)
+    ("case.title:~'vpn*berlin'", True),
+    # field:*'*sub*' is the documented "contains" (falcon-mcp FQL guide).
+    ("case.title:*'*outage*'", True),
+    ("case.title:*'*OUTAGE in b*'", True),
+    ("case.title:*'outage*'", False),             # the wildcard pattern covers the whole value
+    ("case.title:!*'*outage*'", False),
+])
+def test_exact_lists_text_match_and_wildcards(text, expected):
+    assert matches(text) is expected
+    assert matches(text, colon_mode="exact") is expected
+
+
+def test_unknown_colon_mode_is_refused():
+    with pytest.raises(ValueError):
+        fql.compile_filter("case.status:'1'", colon_mode="fuzzy")
 
 
 @pytest.mark.parametrize("text, expected", [

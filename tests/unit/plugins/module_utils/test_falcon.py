@@ -295,9 +295,21 @@ def test_add_comment_sends_a_comment_activity(server):
                               "user_uuid": "01234567-89ab-cdef-0123-456789abcdef"}]
 
 
-@pytest.mark.parametrize("value, expected", [("plain", "'plain'"), ("it's", "'it\\'s'"), ("a\\b", "'a\\\\b'")])
-def test_fql_quote(value, expected):
-    assert falcon.fql_quote(value) == expected
+def test_without_a_limit_every_page_is_collected(server):
+    server.script = FakeFalcon(cases=1203)
+    ids, total = client_for(server).find_case_ids(limit=None)
+    assert total == 1203 and ids == ["case-%04d" % n for n in range(1203)]
+    queries = [r["path"] for r in server.requests if r["path"].startswith(falcon.QUERY_CASES_PATH)]
+    assert [q.split("?")[1] for q in queries] == ["limit=500&offset=0", "limit=500&offset=500", "limit=500&offset=1000"]
+
+
+def test_get_case_says_once_that_a_case_does_not_exist(server):
+    server.script = FakeFalcon(cases=1)
+    client = client_for(server)
+    assert client.get_case("case-0000")["id"] == "case-0000"
+    with pytest.raises(errors.NotFoundError) as caught:
+        client.get_case("nope")
+    assert caught.value.msg == "Falcon case nope does not exist (or this API client cannot see it)."
 
 
 def test_revoke_sends_the_token_with_basic_auth(server):

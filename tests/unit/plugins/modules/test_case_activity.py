@@ -27,7 +27,10 @@ def module_with(check_mode=False, **params):
 
 @pytest.fixture
 def client():
-    return mock.create_autospec(FalconClient, instance=True)
+    spec = mock.create_autospec(FalconClient, instance=True)
+    # The real lookup over the mocked entity read, so its one "does not exist" message is what the tests see.
+    spec.get_case.side_effect = lambda case_id: FalconClient.get_case(spec, case_id)
+    return spec
 
 
 def comment(activity_id, body, created="2026-11-26T09:00:00Z"):
@@ -90,7 +93,6 @@ def test_unknown_case_is_a_clear_error(client):
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(state="absent"), "cannot be removed"),
     (dict(comment="  "), "comment must not be empty"),
     (dict(user_uuid="ana@example.com"), "must be a Falcon user UUID"),
     (dict(case_id=" "), "case_id must not be empty"),

@@ -38,6 +38,8 @@ def module_with(check_mode=False, diff=False, **params):
 def client():
     spec = mock.create_autospec(FalconClient, instance=True)
     spec.get_cases.return_value = ([{"id": CASE, "attachments": [dict(EXISTING)]}], [])
+    # The real lookup over the mocked entity read, so its one "does not exist" message is what the tests see.
+    spec.get_case.side_effect = lambda case_id: FalconClient.get_case(spec, case_id)
     return spec
 
 
