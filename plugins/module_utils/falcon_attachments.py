@@ -13,6 +13,7 @@ import re
 import tempfile
 
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
 
 # The rules of CaseAddAttachment (FIDELITY.md, Falcon F5), checked before sending.
@@ -70,30 +71,35 @@ def upload(module, client, case_id, user_uuid, name, data):
                                 "made for.")
     falcon.check_user_uuid(user_uuid)
 
-    attachments = case_attachments(client, case_id)
-    before = dict(attachments=sorted(a.get("name") or "" for a in attachments))
-    existing = same_file(attachments, name, len(data))
-    if existing is not None:
-        return _result(module, False, existing, before, before)
+    guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("attachment", case_id, name, len(data)),
+                                   "the attachment %r (%d bytes) on Falcon case %s" % (name, len(data), case_id))
+    # Look up, then upload, one run at a time per case, name and size.
+    with guard.serialised(not module.check_mode):
+        attachments = case_attachments(client, case_id)
+        before = dict(attachments=sorted(a.get("name") or "" for a in attachments))
+        existing = same_file(attachments, name, len(data))
+        if existing is not None:
+            return _result(module, False, existing, before, before)
 
-    after = dict(attachments=sorted(before["attachments"] + [name]))
-    if module.check_mode:
-        predicted = dict(id=None, name=name, mime_type=None, size=len(data), created_by=user_uuid, created_time=None)
-        return _result(module, True, predicted, before, after)
-    attachment = add_attachment(client, case_id, user_uuid, name, data)
-    return _result(module, True, attachment, before, after)
+        after = dict(attachments=sorted(before["attachments"] + [name]))
+        if module.check_mode:
+            predicted = dict(id=None, name=name, mime_type=None, size=len(data), created_by=user_uuid,
+                             created_time=None)
+            return _result(module, True, predicted, before, after)
+        attachment = add_attachment(client, guard, case_id, user_uuid, name, data)
+        return _result(module, True, attachment, before, after)
 
 
-def add_attachment(client, case_id, user_uuid, name, data):
+def add_attachment(client, guard, case_id, user_uuid, name, data):
     """CaseAddAttachment once: the new attachment record.
 
-    The upload may have been stored before the connection broke: then the attachment with this name and size is
-    taken instead of uploading again.
+    The upload may have been stored before the connection broke: the guard looks for the attachment with this
+    name and size over its settle window, and takes it instead of uploading again.
     """
-    def recover():
+    def stored():
         return same_file(case_attachments(client, case_id), name, len(data))
 
-    return client.add_attachment(case_id, user_uuid, name, data, recover=recover)
+    return guard.create(lambda recover: client.add_attachment(case_id, user_uuid, name, data, recover=recover), stored)
 
 
 # -- download ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import hashlib
 import re
 
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 
 # The case types CrowdStrike's own tools offer; the API may know more.
@@ -205,19 +206,19 @@ def comparable(case, name):
 
 
 # -- the create ---------------------------------------------------------------------------------------------
-def create_case(client, request, reference, known_ids):
+def create_case(client, guard, request, reference, known_ids):
     """CreateCaseV2 once: the new case's id.
 
     After a failure that hides whether the case was stored, a case with our reference that was not there before
-    is the one we opened, and the create is not sent again.
+    is the one we opened: the guard looks for it over its settle window, and the create is not sent again.
     """
-    def recover():
+    def opened():
         for case in search(client, reference_filter(reference, request["type"])):
             if case.get("id") not in known_ids and carries_reference(case, reference):
                 return case["id"]
         return None
 
-    return client.create_case(request, recover=recover)
+    return guard.create(lambda recover: client.create_case(request, recover=recover), opened)
 
 
 # -- the module --------------------------------------------------------------------------------------------
@@ -226,6 +227,15 @@ def run_case(module, client):
     params = module.params
     wanted = requested_case(params, module.warn)
     reference = case_reference(wanted["title"], wanted["type"])
+    guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("case", wanted["type"], reference),
+                                   "a Falcon case titled %r of type %s" % (wanted["title"], wanted["type"]))
+    # Look up, then open, one run at a time per title and type (parallel runs make one case).
+    with guard.serialised(not module.check_mode):
+        return _ensure_case(module, client, guard, wanted, reference)
+
+
+def _ensure_case(module, client, guard, wanted, reference):
+    params = module.params
     candidates = cases_of(client, wanted, reference, params["match_filter"])
     found, matches = pick_existing(candidates, params["match_status"])
     if matches > 1:
@@ -248,7 +258,7 @@ def run_case(module, client):
     if module.check_mode:
         return dict(changed=True, case=predicted, matches=0, diff=dict(before={}, after=predicted))
 
-    case_id = create_case(client, request, reference, set(case.get("id") for case in candidates))
+    case_id = create_case(client, guard, request, reference, set(case.get("id") for case in candidates))
     cases, missing = client.get_cases([case_id])
     case = cases[0] if cases else predicted
     if missing:

@@ -230,6 +230,7 @@ extends_documentation_fragment:
   - caseops.desk.falcon
   - caseops.desk.unit21
   - caseops.desk.attributes.falcon_and_unit21_groups
+  - caseops.desk.create_guard
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -436,6 +437,7 @@ changed_fields:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import falcon_cases, providers, unit21_cases
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import guard_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
@@ -457,6 +459,8 @@ def run(module, client):
 def module_kwargs():
     """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon", "unit21")
+    # Used by Falcon creates; Unit21 refuses a second case_id with 409, and media are recorded in the case.
+    argument_spec.update(guard_argument_spec())
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present"], default="present"),

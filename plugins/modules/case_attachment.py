@@ -152,6 +152,7 @@ extends_documentation_fragment:
   - caseops.desk.falcon
   - caseops.desk.unit21
   - caseops.desk.attributes.falcon_and_unit21_groups
+  - caseops.desk.create_guard
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -384,6 +385,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.caseops.desk.plugins.module_utils import falcon_attachments, providers, unit21_media
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import guard_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
@@ -463,6 +465,8 @@ def _text(params, name):
 def module_kwargs():
     """AnsibleModule's arguments: main() and the in-process action plugin (plugin_utils/in_process.py) use them."""
     argument_spec = connection_argument_spec("falcon", "unit21")
+    # Used by Falcon creates; Unit21 refuses a second case_id with 409, and media are recorded in the case.
+    argument_spec.update(guard_argument_spec())
     argument_spec.update(
         provider=dict(type="str", choices=["falcon", "unit21"], default="falcon"),
         state=dict(type="str", choices=["present", "downloaded"], default="present"),
