@@ -31,6 +31,8 @@ CREATES = {
     "request": ("POST", r"/cloudforce-one/requests/new$", "cloudforce-one-request-new"),
     "request_message": ("POST", r"/cloudforce-one/requests/[^/]+/message/new$", "cloudforce-one-request-message-new"),
     "case_activity": ("POST", r"^/message-center/entities/case-activity/v1$", "CaseAddActivity"),
+    "case": ("POST", r"^/message-center/entities/case/v2$", "CreateCaseV2"),
+    "case_attachment": ("POST", r"^/message-center/entities/case-attachment/v1$", "CaseAddAttachment"),
 }
 
 
@@ -63,8 +65,8 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
     extra_vars = {"create_path": path, "summary": tag, "text": tag}
     if path == "request_message":
         extra_vars["request_id"] = cloudflare_request(sandbox_url, tag + " thread")
-    if path == "case_activity":
-        case = {"title": tag, "type": "fc:contact", "body": "A case for parallel comments."}
+    if path in ("case_activity", "case_attachment"):
+        case = {"title": tag, "type": "fc:contact", "body": "A case for parallel comments and files."}
         extra_vars["case_id"] = control("POST", "/_sandbox/falcon/cases", case)["id"]
     method, path_regex, operation = CREATES[path]
     control("POST", "/_sandbox/faults", {"match": {"method": method, "path_regex": path_regex}, "action": "delay",
@@ -90,6 +92,11 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
     elif path == "request_message":
         thread = state["cloudforce_one"]["requests"][extra_vars["request_id"]]["messages"]
         made = [m for m in thread if m["content"] == tag]
+    elif path == "case":
+        made = [c for c in state["falcon"]["cases"].values() if c.get("title", "").endswith(tag)]
+    elif path == "case_attachment":
+        case = state["falcon"]["cases"][extra_vars["case_id"]]
+        made = [a for a in case.get("attachments") or [] if a.get("name") == tag + ".txt"]
     else:
         made = [a for a in state["falcon"]["activities"].values() if a.get("body") == tag]
     assert len(made) == 1
