@@ -103,14 +103,28 @@ def say(message):
         print("==> %s" % message, flush=True)
 
 
+def add_cpu(seconds):
+    """Count CPU seconds toward the job running in this thread: a load-independent measure of its work."""
+    _OUTPUT.cpu = getattr(_OUTPUT, "cpu", 0.0) + seconds
+
+
 def run(command, cwd=STAGED, env=None, check=True, capture=False):
     log("$ %s" % " ".join(command))
     stream = output()
     stream.flush()
-    result = subprocess.run(command, cwd=cwd, env=env, text=True, check=False, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE if capture else stream, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=cwd, env=env, text=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE if capture else stream, stderr=subprocess.STDOUT)
+    captured = None
     if capture:
-        stream.write(result.stdout)
+        with process.stdout:
+            captured = process.stdout.read()
+    # wait4, not wait: it also gives the CPU time of the command and every process it waited for.
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    add_cpu(usage.ru_utime + usage.ru_stime)
+    result = subprocess.CompletedProcess(command, process.returncode, captured)
+    if capture:
+        stream.write(captured)
         stream.flush()
     if check and result.returncode != 0:
         raise StageFailed("%s exited %d" % (os.path.basename(command[0]), result.returncode))
@@ -244,6 +258,7 @@ def stage_integration(job):
         write_integration_config(job.tree, sandbox.url)
         log("sandbox at %s, request log %s" % (sandbox.url, os.path.relpath(path, REPO)))
         run_integration(job, integration_targets())
+    add_cpu(sandbox.cpu_seconds)
 
 
 def run_integration(job, targets):
@@ -307,6 +322,7 @@ def stage_e2e(job):
         env = installed_env()
         env["CASEOPS_SANDBOX_URL"] = sandbox.url
         run([tools_bin("python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(REPO, "tests", "e2e")], cwd=REPO, env=env)
+    add_cpu(sandbox.cpu_seconds)
 
 
 def java_home():
@@ -336,7 +352,9 @@ def stage_eda(job):
         began = time.monotonic()
         run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "test_rulebook_e2e.py")],
             cwd=REPO, env=env)
-        return "passed (rulebook end-to-end %.1f s)" % (time.monotonic() - began)
+        seconds = time.monotonic() - began
+    add_cpu(sandbox.cpu_seconds)
+    return "passed (rulebook end-to-end %.1f s)" % seconds
 
 
 def stage_docs(job):
@@ -388,7 +406,7 @@ class Job(object):
         self.name = stage if core is None else "%s %s" % (stage, core)
         self.log_path = os.path.join(LOGS, "%s.log" % self.id)
         self.func = args.pop("func", None) or globals()["stage_" + stage]
-        self.started = self.seconds = None
+        self.started = self.seconds = self.cpu = None
         self.outcome = None
 
     @property
@@ -405,6 +423,7 @@ def run_job(job, stream_to_console):
         return
     with open(job.log_path, "w") as handle:
         _OUTPUT.stream = sys.stdout if stream_to_console else handle
+        _OUTPUT.cpu = 0.0
         try:
             note = job.func(job)
             job.outcome = note or "passed"
@@ -414,6 +433,7 @@ def run_job(job, stream_to_console):
             job.outcome = "FAILED: %s: %s" % (type(exc).__name__, exc)
         finally:
             _OUTPUT.stream = None
+            job.cpu = _OUTPUT.cpu
     job.seconds = time.monotonic() - began
 
 
@@ -468,14 +488,22 @@ def report(job, alone, show_logs, started):
             body = tail(job.log_path, 10 ** 9 if show_logs else 150)
             print("---- %s: %s%s\n%s---- end of %s" % (
                 job.name, "" if show_logs else "last lines of ", os.path.relpath(job.log_path, REPO), body, job.name))
-        print("==> [%6.1f s] %s %s in %.1f s" % (time.monotonic() - started, job.name,
-                                                 job.outcome, job.seconds or 0.0), flush=True)
+        print("==> [%6.1f s] %s %s in %.1f s (%.1f CPU s)" % (time.monotonic() - started, job.name, job.outcome,
+                                                              job.seconds or 0.0, job.cpu or 0.0), flush=True)
 
 
-def summarise(jobs, started, path):
-    lines = ["", "%-18s %7s %8s  %s" % ("job", "start", "seconds", "result")]
-    lines += ["%-18s %7.1f %8.1f  %s" % (job.name, job.started or 0.0, job.seconds or 0.0, job.outcome) for job in jobs]
-    lines.append("%-18s %7s %8.1f  (wall clock)" % ("total", "", time.monotonic() - started))
+def load():
+    return "load average %.2f %.2f %.2f" % os.getloadavg()
+
+
+def summarise(jobs, started, path, load_at_start):
+    """The table of jobs. CPU seconds count the job's commands and sandbox: its work, whatever else loads the machine."""
+    lines = ["", "%-18s %7s %8s %8s  %s" % ("job", "start", "seconds", "cpu s", "result")]
+    lines += ["%-18s %7.1f %8.1f %8.1f  %s" % (job.name, job.started or 0.0, job.seconds or 0.0, job.cpu or 0.0, job.outcome)
+              for job in jobs]
+    lines.append("%-18s %7s %8.1f %8.1f  (wall clock; CPU seconds of all jobs)" % (
+        "total", "", time.monotonic() - started, sum(job.cpu or 0.0 for job in jobs)))
+    lines.append("%s at the start, %s at the end (%d CPUs)" % (load_at_start, load(), os.cpu_count() or 0))
     summary = "\n".join(lines)
     print(summary, flush=True)
     with open(path, "w") as handle:
@@ -592,7 +620,7 @@ def main():
     if options.jobs < 1:
         parser.error("--jobs must be 1 or more")
 
-    started = time.monotonic()
+    started, load_at_start = time.monotonic(), load()
     os.makedirs(BUILD, exist_ok=True)
     link_pythons()
     if options.check:
@@ -615,7 +643,7 @@ def main():
     say("staged the collection (%.1f s); %d job(s), %d at a time" % (time.monotonic() - started, len(jobs), options.jobs))
 
     schedule(jobs, options.jobs, options.show_logs, started)
-    summarise(jobs, started, summary)
+    summarise(jobs, started, summary, load_at_start)
     return 1 if any(job.failed for job in jobs) else 0
 
 

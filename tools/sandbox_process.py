@@ -34,14 +34,26 @@ def start_sandbox(python, log_file=None, name="sandbox"):
 class LoggedSandbox(SandboxProcess):
     def __init__(self, args=(), python=None, name="sandbox"):
         self.name = name
+        self.cpu_seconds = 0.0
         super(LoggedSandbox, self).__init__(args, python=python)
 
     def stop(self, sig=None):
+        self.cpu_seconds = max(self.cpu_seconds, cpu_seconds(self.process.pid))
         status = super(LoggedSandbox, self).stop(sig)
         os.makedirs(os.path.join(REPO, "build"), exist_ok=True)
         with open(os.path.join(REPO, "build", "%s.stderr.log" % self.name), "a") as handle:
             handle.write(self.stderr)
         return status
+
+
+def cpu_seconds(pid):
+    """User and system CPU time a running process has used so far (0 once it has been reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
 def connection_env(url):
