@@ -58,7 +58,7 @@ API_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "api"))
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
 # pylint: disable-next=wrong-import-position,import-error
-from sandbox_process import LongLivedSandbox, connection_env, control, start_sandbox  # noqa: E402
+from sandbox_process import LongLivedSandbox, connection_env, control, cpu_seconds, start_sandbox  # noqa: E402
 
 # ansible-core version -> (virtual environment, controller Python)
 CORES = {
@@ -173,7 +173,7 @@ def sync_tree(staged):
     for rel in sorted(wanted):
         source, target = os.path.join(REPO, rel), os.path.join(staged, rel)
         src, dst = os.lstat(source), (os.lstat(target) if os.path.lexists(target) else None)
-        if dst is None or dst.st_size != src.st_size or int(dst.st_mtime) != int(src.st_mtime):
+        if dst is None or dst.st_size != src.st_size or dst.st_mtime_ns != src.st_mtime_ns:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             if dst is not None:
                 os.remove(target)
@@ -576,7 +576,11 @@ def stage_check_integration(job):
     log(note)
     control(url, "POST", "/_sandbox/reset")
     write_integration_config(job.tree, url)
-    run_integration(job, job.args["targets"])
+    cpu_before = cpu_seconds(sandbox.pid)
+    try:
+        run_integration(job, job.args["targets"])
+    finally:
+        add_cpu(cpu_seconds(sandbox.pid) - cpu_before)
     return "passed (%s)" % note
 
 

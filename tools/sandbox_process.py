@@ -102,6 +102,7 @@ class LongLivedSandbox(object):
         self.state_file = os.path.join(state_dir, "sandbox.json")
         self.stdout_file = os.path.join(state_dir, "sandbox.stdout.log")
         self.stderr_file = os.path.join(state_dir, "sandbox.stderr.log")
+        self.pid = None
 
     def _recorded(self):
         try:
@@ -139,12 +140,14 @@ class LongLivedSandbox(object):
             elif not self._healthy(recorded["url"]):
                 reason = "it did not answer /_sandbox/health"
             else:
+                self.pid = recorded["pid"]
                 return recorded["url"], "reused the sandbox at %s (pid %d)" % (recorded["url"], recorded["pid"])
             self.stop()
             note = "restarted the sandbox: %s" % reason
         else:
             note = "started a sandbox"
         url, pid = self._start(timeout)
+        self.pid = pid
         with open(self.state_file, "w") as handle:
             json.dump({"url": url, "pid": pid, "code": code, "started": time.time()}, handle)
         return url, "%s at %s (pid %d)" % (note, url, pid)
