@@ -54,7 +54,8 @@ DIST = os.path.join(INSTALL_ROOT, "dist")
 INSTALLED = os.path.join(INSTALL_ROOT, "installed")
 PYTHON_LINKS = os.path.join(BUILD, "pythons")
 CHECK_SANDBOX_DIR = os.path.join(BUILD, "check-sandbox")
-API_DIR = os.path.normpath(os.path.join(REPO, "..", "shared", "api"))
+# The vendor API documents next to the checkout (CASEOPS_API_DIR for a git worktree elsewhere).
+API_DIR = os.environ.get("CASEOPS_API_DIR") or os.path.normpath(os.path.join(REPO, "..", "shared", "api"))
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
 # pylint: disable-next=wrong-import-position,import-error
