@@ -143,7 +143,7 @@ class LongLivedSandbox(object):
                 self.pid = recorded["pid"]
                 return recorded["url"], "reused the sandbox at %s (pid %d)" % (recorded["url"], recorded["pid"])
             self.stop()
-            note = "restarted the sandbox: %s" % reason
+            note = "restarted the sandbox (%s)" % reason
         else:
             note = "started a sandbox"
         url, pid = self._start(timeout)
