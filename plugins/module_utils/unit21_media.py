@@ -23,10 +23,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import os
 
-from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.caseops.desk.plugins.module_utils import unit21
+from ansible_collections.caseops.desk.plugins.module_utils.file_payload import option_text, read_file_payload
 from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     AmbiguousWriteError,
     ApiError,
@@ -44,8 +43,8 @@ def link(module, client):
     """``case_attachment`` with provider unit21: every input checked before the first request."""
     params = module.params
     unit21_id = unit21.check_unit21_id(params.get("unit21_id"))
-    name, data = media_payload(params)
-    media_type = _text(params, "media_type") or None
+    name, data = read_file_payload(params, unit21.check_media_name, unit21.check_media_size, "media")
+    media_type = option_text(params, "media_type") or None
     custom_data = params.get("media_custom_data")
     if custom_data is not None:
         unit21.check_custom_data(custom_data, "media_custom_data")
@@ -112,28 +111,6 @@ def link(module, client):
     return _result(module, True, attachment, before, after, pending_after)
 
 
-def media_payload(params):
-    """(name, bytes) from ``src`` or ``content`` + ``name``; the name and size rules are checked before the file is
-    read, so nothing is read or sent for a file Unit21 would refuse."""
-    src = params.get("src")
-    if src:
-        if not os.path.isfile(src):
-            raise InvalidInputError("src %s does not exist or is not a regular file." % src)
-        name = _text(params, "name") or os.path.basename(src)
-        unit21.check_media_name(name)
-        unit21.check_media_size(os.path.getsize(src), name)
-        with open(src, "rb") as handle:
-            data = handle.read()
-    else:
-        name = _text(params, "name")
-        if not name:
-            raise InvalidInputError("name is required with content: the file name the media gets on the case.")
-        unit21.check_media_name(name)
-        data = to_bytes(params.get("content") or "", errors="surrogate_or_strict")
-    unit21.check_media_size(len(data), name)
-    return name, data
-
-
 def write_record(client, unit21_id, records, attachment, ambiguous):
     """Store both records whole, under our keys only; merge_custom_data keeps every other key of custom_data."""
     try:
@@ -188,8 +165,3 @@ def _result(module, changed, attachment, before, after, pending):
     if module._diff:
         result["diff"] = dict(before={MEDIA_RECORD_KEY: before}, after={MEDIA_RECORD_KEY: after})
     return result
-
-
-def _text(params, name):
-    value = params.get(name)
-    return to_native(value).strip() if value is not None else None

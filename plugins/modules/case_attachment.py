@@ -379,14 +379,12 @@ group:
   sample: root
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.caseops.desk.plugins.module_utils import falcon_attachments, providers, unit21_media
 from ansible_collections.caseops.desk.plugins.module_utils.args import check_provider_options, connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import guard_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.file_payload import option_text, read_file_payload
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 # Options that mean something for one provider only; given for the other, they are refused (never ignored).
@@ -408,7 +406,7 @@ def check_options(params):
     check_provider_options(params, provider, PROVIDER_OPTIONS, OPTION_DEFAULTS)
     if params["state"] == "present":
         needed = "case_id" if provider == "falcon" else "unit21_id"
-        if not _text(params, needed):
+        if not option_text(params, needed):
             # Worded like Ansible's own required_if message, which cannot depend on two options.
             raise InvalidInputError("provider is %s and state is present but all of the following are missing: %s"
                                     % (provider, needed))
@@ -423,43 +421,15 @@ def run(module, client):
     if module.params["provider"] == "unit21":
         return unit21_media.link(module, client)
     if module.params["state"] == "downloaded":
-        return falcon_attachments.download(module, client, _text(module.params, "attachment_id"),
-                                           _text(module.params, "case_id"))
+        return falcon_attachments.download(module, client, option_text(module.params, "attachment_id"),
+                                           option_text(module.params, "case_id"))
     return upload(module, client)
 
 
 def upload(module, client):
     params = module.params
-    name, data = file_payload(params, falcon_attachments.check_name, falcon_attachments.check_size, "attachment")
-    return falcon_attachments.upload(module, client, _text(params, "case_id"), _text(params, "user_uuid"), name, data)
-
-
-def file_payload(params, check_name, check_size, noun):
-    """(name, bytes) from ``src`` or ``content`` + ``name``, with the provider's name and size rules checked before
-    the file is read or anything is sent."""
-    src = params.get("src")
-    if src:
-        if not os.path.isfile(src):
-            raise InvalidInputError("src %s does not exist or is not a regular file." % src)
-        name = _text(params, "name") or os.path.basename(src)
-        check_name(name)
-        check_size(os.path.getsize(src), name)
-        with open(src, "rb") as handle:
-            data = handle.read()
-    else:
-        name = _text(params, "name")
-        if not name:
-            raise InvalidInputError("name is required with content: the file name the %s gets on the case." % noun)
-        check_name(name)
-        data = to_bytes(params.get("content") or "", errors="surrogate_or_strict")
-    check_size(len(data), name)
-    return name, data
-
-
-# -- helpers -------------------------------------------------------------------------------
-def _text(params, name):
-    value = params.get(name)
-    return to_native(value).strip() if value is not None else None
+    name, data = read_file_payload(params, falcon_attachments.check_name, falcon_attachments.check_size, "attachment")
+    return falcon_attachments.upload(module, client, option_text(params, "case_id"), option_text(params, "user_uuid"), name, data)
 
 
 def module_kwargs():
