@@ -120,6 +120,11 @@ def check_user_uuid(value, option="user_uuid"):
                                 % (option, value))
 
 
+def fql_quote(value):
+    """A string as an FQL literal: in single quotes, with quotes and backslashes escaped."""
+    return "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def base_url_for(cloud=None, base_url=None):
     if base_url:
         return base_url.rstrip("/")

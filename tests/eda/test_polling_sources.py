@@ -356,7 +356,9 @@ def test_cloudforce_load_requests_per_poll_idle_and_busy(box, capsys):
     # undocumented), and one message list per active request.
     assert listing <= 3
     assert idle == listing + count
-    assert busy == idle
+    # A thread with a new message is listed in 3 requests, an idle one in 1: a page shorter than asked does not end a
+    # listing unless it is empty (FIDELITY.md, Cloudforce One C1/C2), and the sandbox's page 1 repeats its page 0.
+    assert busy == listing + 3 * count
     with capsys.disabled():
         print("\nCloudforce One load: idle poll (%d active requests) %d requests (%d listing requests); busy poll (%d new "
               "messages) %d requests in %.1f s" % (count, idle, listing, count, busy, busy_seconds))

@@ -183,7 +183,9 @@ CONNECTION_DEFAULTS = {"cloudflare_account_id": None, "cloudflare_api_token": No
 DEFAULTS = dict(event_polling.COMMON_DEFAULTS, **CONNECTION_DEFAULTS)
 TYPES = dict(event_polling.COMMON_TYPES, **dict((name, str) for name in CONNECTION_DEFAULTS))
 CLOSED_STATUSES = ("completed", "declined")
-PAGE_SIZE = cloudforce_one.MAX_PAGE_SIZE
+# 100 a page: the largest the sandbox serves by default; the real cap is unknown (FIDELITY.md, Cloudforce One C1),
+# and the listing does not stop early if the service serves fewer.
+PAGE_SIZE = 100
 # Whether the message list's "after" is inclusive is not documented; starting a second earlier keeps a message at the edge.
 EDGE = 1
 
