@@ -23,7 +23,7 @@ options:
         nothing on a normal run, only after such a failure. V(0) looks once, at once.
       - If not set, the environment variable E(CASEOPS_CREATE_SETTLE_SECONDS) is used, then V(60).
       - In M(caseops.desk.case) and M(caseops.desk.case_attachment) it applies to Falcon only and is not used with
-        C(provider: unit21), because Unit21 answers a second create of a C(case_id) with HTTP 409, and links of media
+        C(provider=unit21), because Unit21 answers a second create of a C(case_id) with HTTP 409, and links of media
         are recorded in the case.
       - Not an option of every module, so set it per task or with the environment variable rather than under
         C(group/caseops.desk.all) in C(module_defaults).
