@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from polling_helpers import call
-from test_rulebook_e2e import control, unit21, wait_for
+from test_rulebook_e2e import control, read_case, unit21, wait_for
 
 SANDBOX = os.environ.get("CASEOPS_SANDBOX_URL")
 RULEBOOK = os.environ.get("CASEOPS_ANSIBLE_RULEBOOK")
@@ -144,7 +144,8 @@ def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_rest
         return control("POST", "/_sandbox/cloudforce_one/requests/%s/messages" % request["id"], {"content": content})["id"]
 
     def answers():
-        return unit21("GET", "/cases/%d" % case["unit21_id"]).get("custom_data", {}).get("cloudforce_one_answers") or {}
+        # GET has no custom_data (FIDELITY.md, Unit21 U1): read it from the case's list item.
+        return read_case(case["unit21_id"]).get("custom_data", {}).get("cloudforce_one_answers") or {}
 
     try:
         rulebook.start()
