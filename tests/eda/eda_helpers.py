@@ -4,8 +4,11 @@
 """Shared by the EDA tests: the plugin module (imported from the tree) and a free TCP port."""
 
 import importlib.util
+import json
 import os
 import socket
+import urllib.error
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLUGIN_PATH = os.path.join(REPO, "extensions", "eda", "plugins", "event_source", "unit21_webhook.py")
@@ -26,3 +29,15 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def call(method, url, body=None, headers=None):
+    """(status, decoded JSON answer or error text) of one JSON request; HTTP errors are answers, not exceptions."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers=dict({"Content-Type": "application/json"}, **(headers or {})))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read().decode() or "null")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")

@@ -5,13 +5,12 @@
 
 import atexit
 import importlib.util
-import json
 import os
 import shutil
 import sys
 import tempfile
-import urllib.error
-import urllib.request
+
+from eda_helpers import call
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCES = os.path.join(REPO, "extensions", "eda", "plugins", "event_source")
@@ -35,17 +34,6 @@ def load_source(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def call(method, url, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers=dict({"Content-Type": "application/json"}, **(headers or {})))
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read().decode() or "null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
 
 
 class Sandbox(object):

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from polling_helpers import call
+from eda_helpers import call
 from test_rulebook_e2e import control, read_case, unit21, wait_for
 
 SANDBOX = os.environ.get("CASEOPS_SANDBOX_URL")

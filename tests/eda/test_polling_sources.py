@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from polling_helpers import REPO, Sandbox, call, load_source
+from eda_helpers import call
+from polling_helpers import REPO, Sandbox, load_source
 
 sys.path.insert(0, os.path.join(REPO, "tools"))
 from sandbox_process import connection_env, start_sandbox  # noqa: E402  pylint: disable=wrong-import-position,import-error

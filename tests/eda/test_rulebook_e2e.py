@@ -13,13 +13,11 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 
-from eda_helpers import free_port
+from eda_helpers import call, free_port
 
 SANDBOX = os.environ.get("CASEOPS_SANDBOX_URL")
 RULEBOOK = os.environ.get("CASEOPS_ANSIBLE_RULEBOOK")
@@ -30,17 +28,6 @@ TAG = "intel:cloudforce_one"
 
 pytestmark = pytest.mark.skipif(not (SANDBOX and RULEBOOK and os.environ.get("ANSIBLE_COLLECTIONS_PATH")),
                                 reason="run through tools/run_tests.py eda")
-
-
-def call(method, url, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers=dict({"Content-Type": "application/json"}, **(headers or {})))
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read().decode() or "null")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
 
 
 def control(method, path, body=None):
