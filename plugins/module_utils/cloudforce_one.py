@@ -26,7 +26,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
 )
 from ansible_collections.caseops.desk.plugins.module_utils.errors import describe_errors as describe_error_entries
 from ansible_collections.caseops.desk.plugins.module_utils.moments import format_moment, parse_moment
-from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, json_object
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 API_PREFIX = "/client/v4"
@@ -144,11 +144,8 @@ def retry_hint(response, now):
 
 def parse_error(response):
     """(message, errors) from the v4 envelope ``{"success": false, "errors": [{"code", "message", "error_chain"}]}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, []
-    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)] if isinstance(body, dict) else []
+    body = json_object(response) or {}
+    errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
     return describe_errors(errors) or None, errors
 
 

@@ -20,7 +20,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     NotFoundError,
     describe_errors,
 )
-from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, json_object, seconds_from_hint
 
 CLOUD_BASE_URLS = {
     "us-1": "https://api.crowdstrike.com",
@@ -81,17 +81,9 @@ def retry_hint(response, now):
     return seconds_from_hint(response.headers.get("X-RateLimit-RetryAfter"), now)
 
 
-def _json_object(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
-
-
 def parse_error(response):
     """(message, errors) from the envelope ``{"meta": {...}, "errors": [{"code", "message"}], "resources"}``."""
-    body = _json_object(response) or {}
+    body = json_object(response) or {}
     errors = [e for e in (body.get("errors") or []) if isinstance(e, dict)]
     return describe_errors(errors) or None, errors
 
@@ -101,7 +93,7 @@ def trace_id(response):
     header = response.headers.get("X-Cs-Traceid")
     if header:
         return header
-    meta = (_json_object(response) or {}).get("meta")
+    meta = (json_object(response) or {}).get("meta")
     if isinstance(meta, dict) and meta.get("trace_id"):
         return meta["trace_id"]
     return None

@@ -101,6 +101,15 @@ class RetryPolicy:
         return ceiling / 2.0 + self.jitter() * ceiling / 2.0
 
 
+def json_object(response):
+    """A response body that is a JSON object, else None (for the clients' error and trace hooks)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def seconds_from_hint(raw, now):
     """Seconds to wait from a rate-limit header value, or None when it says nothing usable.
 

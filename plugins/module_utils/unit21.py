@@ -37,7 +37,7 @@ import json
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
-from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, seconds_from_hint
+from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, json_object, seconds_from_hint
 
 API_PREFIX = "/v1"
 LIST_PAGE_MAX = 50
@@ -99,11 +99,8 @@ def retry_hint(response, now):
 
 def parse_error(response):
     """(message, errors) from an error body ``{"error_code", "message"}``; errors holds one ``{code, message}``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, []
-    if not (isinstance(body, dict) and body.get("message")):
+    body = json_object(response) or {}
+    if not body.get("message"):
         return None, []
     code = body.get("error_code")
     message = "[%s] %s" % (code, body["message"]) if code not in (None, "") else body["message"]
