@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: unit21_case_indicators
 short_description: The indicators a Unit21 case carries in its custom_data and its tags
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Collects the indicators of compromise of a Unit21 case, as the role P(caseops.desk.case_bridge#role) bridges them.
   - "From C(custom_data[indicators_key]): a list of strings (each trimmed; empty strings and entries that are not

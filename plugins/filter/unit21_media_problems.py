@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: unit21_media_problems
 short_description: What is wrong with files to link to a Unit21 case, before anything is sent
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Checks a list of files to link as Unit21 media with the rules M(caseops.desk.case_attachment) applies (the same
     code), and returns one message per problem; an empty list means every file passes.

@@ -62,7 +62,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.errors import (
     api_error_class,
 )
 
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION = "1.0.0"
 
 RETRY_STATUSES = frozenset([423, 429, 502, 503, 504])
 # Of those, these say the server did not act on the request, so even a create

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case
 short_description: Ensure a case exists in CrowdStrike Falcon Message Center or Unit21
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(provider=falcon) (the default), opens a Falcon Message Center support case unless one with the same
     O(title) and O(type) already exists.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case_activity
 short_description: Comment on a CrowdStrike Falcon Message Center case
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Only Falcon has a comment API. O(provider=unit21) is refused with an explanation, before any request and without
     credentials (see O(provider)).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case_activity_info
 short_description: List the activities of a CrowdStrike Falcon Message Center case
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns the full activities (comments and status changes) of one Falcon Message Center case, either the ones named
     in O(ids) or those matching an FQL O(filter).

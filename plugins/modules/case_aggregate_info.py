@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case_aggregate_info
 short_description: Count and summarise CrowdStrike Falcon support cases with aggregations
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Runs one or more aggregations over Falcon Message Center cases in a single request, for example the number of cases
     per status, cases opened per week, or per type and status.

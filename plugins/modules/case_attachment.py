@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case_attachment
 short_description: Attach a file to a CrowdStrike Falcon support case or a Unit21 case, or download a Falcon attachment
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "With O(provider=falcon) (the default) and O(state=present), uploads a file to a Falcon Message Center case, unless
     an attachment with the same name and the same size in bytes is already on the case."

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: case_info
 short_description: Get or search cases in CrowdStrike Falcon Message Center or Unit21
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - With O(provider=falcon) (the default), returns full Falcon Message Center cases, either the ones named in O(ids) or
     those matching an FQL O(filter). A search pages through every page of results until O(limit) cases are collected,

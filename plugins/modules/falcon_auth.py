@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: falcon_auth
 short_description: Get a CrowdStrike Falcon API token to reuse across tasks
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Requests an OAuth2 access token from the Falcon API with client credentials and returns it in RV(auth).
   - Pass RV(auth) to the O(falcon_auth) option of later Falcon tasks, for example through C(module_defaults),

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: request
 short_description: Create, update or delete a Cloudflare Cloudforce One intelligence request
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages a Cloudforce One request for information (RFI), a question to Cloudflare's threat intelligence team.
   - The request is identified by O(request_id) when given, otherwise by O(summary) together with O(request_type).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: request_info
 short_description: Get or list Cloudflare Cloudforce One intelligence requests, the quota, types and constants
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns Cloudforce One requests for information (RFIs) of the account, either the one named by O(request_id) or every
     request matching the list filters, reading every page (see O(page_size) for where a listing ends).

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: request_message
 short_description: Post, edit or delete a message on a Cloudflare Cloudforce One intelligence request
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Manages one message in the thread of a Cloudforce One request for information (RFI), the place for clarifying
     questions and comments between you and the Cloudforce One team.

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: request_message_info
 short_description: List the messages of a Cloudflare Cloudforce One intelligence request
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Returns every message in the thread of a Cloudforce One request for information (RFI), optionally only those
     posted in a time window, sorted as asked.

@@ -42,7 +42,7 @@ description:
     C(status_changed), C(message)), C(request_id), C(message_id) (null unless a message) and C(received_at)
     (ISO 8601 UTC). ansible-rulebook adds C(meta.source) and C(meta.uuid). No credential is ever put in an
     event or a log line."
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - caseops.desk maintainers (@caseops)
 options:

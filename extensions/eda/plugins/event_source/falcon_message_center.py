@@ -40,7 +40,7 @@ description:
     (C(case_opened), C(status_changed), C(comment), C(attachment)), C(case_id), C(activity_id) (the
     activity's or attachment's id, null otherwise) and C(received_at) (ISO 8601 UTC). ansible-rulebook adds
     C(meta.source) and C(meta.uuid). No credential or token is ever put in an event or a log line."
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - caseops.desk maintainers (@caseops)
 options:

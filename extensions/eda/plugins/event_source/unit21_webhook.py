@@ -64,7 +64,7 @@ description:
     (slowloris) is cut off after O(read_timeout) seconds. For HTTPS the TLS handshake has the same limit."
   - "C(GET) on O(health_path) answers C({\"status\": \"ok\"}) without authentication, for load balancers and
     readiness probes."
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - caseops.desk maintainers (@caseops)
 options:
