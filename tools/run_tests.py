@@ -68,6 +68,9 @@ CORES = {
 }
 NEWEST_CORE = max(CORES, key=lambda v: tuple(int(p) for p in v.split(".")))
 TOOLS_VENV = CORES[NEWEST_CORE][0]
+# Jobs at once, and integration jobs per ansible-core version: see "Why these numbers" in CONTRIBUTING.md.
+DEFAULT_JOBS = 4
+DEFAULT_SHARDS = 2
 STAGES = ("sanity", "units", "selftests", "integration", "conformance", "e2e", "eda", "docs", "lint", "demo", "bench")
 PER_CORE = ("sanity", "units", "integration")
 NEEDS_BUILD = ("e2e", "eda", "docs", "lint")
@@ -224,14 +227,55 @@ def install_get_pip_standin(core):
     shutil.copyfile(os.path.join(REPO, "tools", "get_pip_standin.py"), target)
 
 
-def request_log(core):
-    """The JSON-lines request log of one core's integration run, read by the conformance stage."""
-    return os.path.join(BUILD, "sandbox-requests-core%s.jsonl" % core)
+def request_log(core, shard=None):
+    """The JSON-lines request log of one core's integration run (of one shard of it), read by the conformance stage."""
+    return os.path.join(BUILD, "sandbox-requests-core%s%s.jsonl" % (core, "" if shard is None else "-%d" % shard))
 
 
 def integration_targets():
     # CASEOPS_TARGETS="case case_info" runs only those targets (while working on them).
     return os.environ.get("CASEOPS_TARGETS", "").split()
+
+
+def all_integration_targets():
+    """Every integration target that ansible-test would run (not those marked hidden or disabled)."""
+    root = os.path.join(REPO, "tests", "integration", "targets")
+    targets = []
+    for name in sorted(os.listdir(root)):
+        aliases = os.path.join(root, name, "aliases")
+        words = open(aliases).read().split() if os.path.exists(aliases) else []
+        if os.path.isdir(os.path.join(root, name)) and not {"hidden", "disabled", "unsupported"} & set(words):
+            targets.append(name)
+    return targets
+
+
+# Wall seconds of each integration target on one core (ansible-core 2.21, this 2-core machine, the suite's other
+# jobs running beside it): the weights that spread the targets over the shards. Most of a target's time is
+# waiting (retry back-off, settle windows, delayed faults), not CPU, which is why shards run side by side pay off.
+# A target missing here counts as the median. Measured one target at a time (so each includes ansible-test's start,
+# about 8 s) with: CASEOPS_TARGETS=<target> tools/run_tests.py integration --core 2.21
+TARGET_SECONDS = {
+    "case": 95.3, "case_activity": 48.0, "case_activity_info": 11.0, "case_aggregate_info": 26.8,
+    "case_attachment": 61.6, "case_attachment_unit21": 49.8, "case_info": 19.2, "case_info_unit21": 16.5,
+    "case_unit21": 22.1, "falcon_auth": 12.4, "in_process": 11.1, "request": 66.5, "request_info": 11.4,
+    "request_message": 63.3, "request_message_info": 13.6, "role_case_bridge": 46.1,
+    "role_cloudforce_one_followup": 20.6, "role_falcon_detection_escalation": 66.8, "role_unit21_case_triage": 26.4,
+}
+
+
+def shard_targets(targets, shards):
+    """Split the targets into at most `shards` lists of about equal weight (longest first, each to the lightest)."""
+    known = sorted(TARGET_SECONDS.values())
+    default = known[len(known) // 2] if known else 1.0
+    weighed = sorted(targets, key=lambda target: (-TARGET_SECONDS.get(target, default), target))
+    lists = [[] for _ in range(max(1, min(shards, len(targets))))]
+    weights = [0.0] * len(lists)
+    for target in weighed:
+        lightest = weights.index(min(weights))
+        lists[lightest].append(target)
+        weights[lightest] += TARGET_SECONDS.get(target, default)
+    # ansible-test runs its targets in the order given; keep the alphabetical order of a full run.
+    return [sorted(names) for names in lists]
 
 
 # -- stages (each gets its Job: .core, .tree) ----------------------------------------
@@ -252,14 +296,15 @@ def stage_selftests(job):
 
 
 def stage_integration(job):
-    """ansible-test integration against a sandbox of this job's own, its requests logged for conformance."""
-    path = request_log(job.core)
+    """ansible-test integration on this shard's targets against a sandbox of its own, its requests logged for conformance."""
+    path = job.args["request_log"]
     if os.path.exists(path):
         os.remove(path)
-    with start_sandbox(tools_bin("python"), log_file=path, name="sandbox-integration-core%s" % job.core) as sandbox:
+    with start_sandbox(tools_bin("python"), log_file=path, name="sandbox-%s" % job.id) as sandbox:
         write_integration_config(job.tree, sandbox.url)
-        log("sandbox at %s, request log %s" % (sandbox.url, os.path.relpath(path, REPO)))
-        run_integration(job, integration_targets())
+        log("sandbox at %s, request log %s, targets: %s" % (sandbox.url, os.path.relpath(path, REPO),
+                                                             " ".join(job.args["targets"])))
+        run_integration(job, job.args["targets"])
     add_cpu(sandbox.cpu_seconds)
 
 
@@ -284,6 +329,18 @@ def stage_conformance(job):
     failed = []
     for core in job.cores:
         path = request_log(core)
+        shard_logs = job.args.get("shard_logs", {}).get(core)
+        if shard_logs:
+            # One log a core, as conformance and the docs know it: the shards' logs joined.
+            missing = [p for p in shard_logs if not os.path.exists(p)]
+            if missing:
+                failed.append("no request log of ansible-core %s's integration shard(s) (%s)" % (
+                    core, ", ".join(os.path.relpath(p, REPO) for p in missing)))
+                continue
+            with open(path, "w") as joined:
+                for shard_log in shard_logs:
+                    with open(shard_log) as part:
+                        shutil.copyfileobj(part, joined)
         if not os.path.exists(path):
             failed.append("no request log of ansible-core %s's integration run (%s)" % (core, os.path.relpath(path, REPO)))
             continue
@@ -406,12 +463,17 @@ def stage_demo(job):
 class Job(object):
     """One stage on one core (or on none): what it runs in, what it waits for, how it ended."""
 
-    def __init__(self, stage, core=None, needs=(), after=(), tree=STAGED, lock=None, cores=(), prefix="", **args):
+    def __init__(self, stage, core=None, needs=(), after=(), tree=STAGED, lock=None, cores=(), prefix="", shard=None,
+                 **args):
         # needs: jobs whose output this one uses (it is not run if one failed); after: jobs it only waits for.
+        # shard: (number, count) when the stage's work on this core is split over several jobs.
         self.stage, self.core, self.needs, self.after, self.tree, self.lock = stage, core, list(needs), list(after), tree, lock
-        self.cores, self.args = list(cores), args
+        self.cores, self.args, self.shard = list(cores), args, shard
         self.id = prefix + (stage if core is None else "%s-core%s" % (stage, core))
         self.name = stage if core is None else "%s %s" % (stage, core)
+        if shard is not None:
+            self.id += "-%d" % shard[0]
+            self.name += " [%d/%d]" % shard
         self.log_path = os.path.join(LOGS, "%s.log" % self.id)
         self.func = args.pop("func", None) or globals()["stage_" + stage]
         self.started = self.seconds = self.cpu = None
@@ -506,10 +568,10 @@ def load():
 
 def summarise(jobs, started, path, load_at_start):
     """The table of jobs. CPU seconds count the job's commands and sandbox: its work, whatever else loads the machine."""
-    lines = ["", "%-18s %7s %8s %8s  %s" % ("job", "start", "seconds", "cpu s", "result")]
-    lines += ["%-18s %7.1f %8.1f %8.1f  %s" % (job.name, job.started or 0.0, job.seconds or 0.0, job.cpu or 0.0, job.outcome)
+    lines = ["", "%-24s %7s %8s %8s  %s" % ("job", "start", "seconds", "cpu s", "result")]
+    lines += ["%-24s %7.1f %8.1f %8.1f  %s" % (job.name, job.started or 0.0, job.seconds or 0.0, job.cpu or 0.0, job.outcome)
               for job in jobs]
-    lines.append("%-18s %7s %8.1f %8.1f  (wall clock; CPU seconds of all jobs)" % (
+    lines.append("%-24s %7s %8.1f %8.1f  (wall clock; CPU seconds of all jobs)" % (
         "total", "", time.monotonic() - started, sum(job.cpu or 0.0 for job in jobs)))
     lines.append("%s at the start, %s at the end (%d CPUs)" % (load_at_start, load(), os.cpu_count() or 0))
     summary = "\n".join(lines)
@@ -518,11 +580,28 @@ def summarise(jobs, started, path, load_at_start):
         handle.write(summary + "\n")
 
 
-def suite_jobs(stages, cores):
+def integration_jobs(core, shards):
+    """One job per shard of the core's integration targets, each in a tree and with a sandbox of its own."""
+    lists = shard_targets(integration_targets() or all_integration_targets(), shards)
+    jobs = []
+    for number, targets in enumerate(lists, 1):
+        shard = (number, len(lists)) if len(lists) > 1 else None
+        suffix = "-%d" % number if shard else ""
+        jobs.append(Job("integration", core, tree=job_tree("integration-core%s%s" % (core, suffix)), shard=shard,
+                        targets=targets, request_log=request_log(core, number if shard else None)))
+    return jobs
+
+
+def suite_jobs(stages, cores, shards=1):
     """The jobs of the chosen stages, in the order the scheduler prefers them."""
     jobs, by_stage = [], {}
     for stage in stages:
-        if stage in PER_CORE:
+        if stage == "integration":
+            for core in cores:
+                shard_jobs = integration_jobs(core, shards)
+                jobs.extend(shard_jobs)
+                by_stage.setdefault(stage, []).extend(shard_jobs)
+        elif stage in PER_CORE:
             for core in cores:
                 job = Job(stage, core, tree=job_tree("%s-core%s" % (stage, core)),
                           # Both cores' sanity share ~/.ansible/test/venv; one creates its venvs at a time.
@@ -536,14 +615,20 @@ def suite_jobs(stages, cores):
             jobs.append(Job(stage, tree=job_tree(stage) if stage in ("selftests", "lint", "demo") else STAGED))
     if "conformance" in stages:
         # It reads the integration jobs' request logs (an earlier run's without them), even after a failure.
-        jobs.append(Job("conformance", after=by_stage.get("integration", []), cores=cores))
+        integration = by_stage.get("integration", [])
+        shard_logs = {}
+        for job in integration:
+            if job.shard:
+                shard_logs.setdefault(job.core, []).append(job.args["request_log"])
+        jobs.append(Job("conformance", after=integration, cores=cores, shard_logs=shard_logs))
     if any(stage in NEEDS_BUILD for stage in stages):
         build = Job("build")
         jobs.append(build)
         for job in jobs:
             if job.stage in NEEDS_BUILD:
                 job.needs.append(build)
-    jobs.sort(key=lambda job: (PRIORITY.index(job.stage), job.core or ""))
+    # The cores' first shards, then their second ones, ...: the cores' work starts side by side.
+    jobs.sort(key=lambda job: (PRIORITY.index(job.stage), job.shard[0] if job.shard else 0, job.core or ""))
     return jobs
 
 
@@ -619,8 +704,10 @@ def main():
                                      epilog="\n".join(__doc__.splitlines()[1:]))
     parser.add_argument("stages", nargs="*", metavar="STAGE", help=", ".join(STAGES))
     parser.add_argument("--core", action="append", choices=sorted(CORES), help="ansible-core versions (default: all)")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("CASEOPS_JOBS", "2")),
-                        help="jobs at once (default 2, or CASEOPS_JOBS)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("CASEOPS_JOBS", str(DEFAULT_JOBS))),
+                        help="jobs at once (default %d, or CASEOPS_JOBS)" % DEFAULT_JOBS)
+    parser.add_argument("--shards", type=int, default=int(os.environ.get("CASEOPS_SHARDS", str(DEFAULT_SHARDS))),
+                        help="integration jobs per ansible-core version (default %d, or CASEOPS_SHARDS)" % DEFAULT_SHARDS)
     parser.add_argument("--show-logs", action="store_true", help="print every job's whole output when it ends")
     parser.add_argument("--check", action="store_true", help="the quick check: changed-file sanity, units, --targets")
     parser.add_argument("--targets", default="", help="with --check: integration targets, space-separated")
@@ -629,8 +716,8 @@ def main():
     if options.sandbox_stop:
         print(LongLivedSandbox(tools_bin("python"), CHECK_SANDBOX_DIR).stop())
         return 0
-    if options.jobs < 1:
-        parser.error("--jobs must be 1 or more")
+    if options.jobs < 1 or options.shards < 1:
+        parser.error("--jobs and --shards must be 1 or more")
 
     started, load_at_start = time.monotonic(), load()
     os.makedirs(BUILD, exist_ok=True)
@@ -647,7 +734,7 @@ def main():
         if unknown:
             parser.error("unknown stage(s) %s; choose from %s" % (", ".join(unknown), ", ".join(STAGES)))
         cores = options.core or sorted(CORES)
-        jobs = suite_jobs(stages, cores)
+        jobs = suite_jobs(stages, cores, options.shards)
         summary = os.path.join(BUILD, "test-summary.txt")
     for core in cores:
         install_get_pip_standin(core)
