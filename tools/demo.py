@@ -249,7 +249,7 @@ def main():
               flush=True)
         code, _output = run_playbook(playbook, env, echo=True)
         first_run = len(vendor_requests(sandbox))
-        rerun_code, rerun, travelled, fired = None, "", None, 0
+        rerun_code, rerun, travelled, fired, before_rerun = None, "", None, 0, first_run
         if code == 0:
             folder = tempfile.mkdtemp(prefix="caseops-demo-eda-")
             try:
@@ -261,10 +261,12 @@ def main():
                 unit21_case = [c for c in sandbox.control("GET", "/_sandbox/state")["unit21"]["cases"].values()
                                if c["case_id"] == UNIT21_CASE_ID]
                 replies = ((unit21_case[0].get("custom_data") or {}).get("falcon_replies") or {}) if unit21_case else {}
-                print("==> the rule fired in %.1f s (%s); Unit21 case %s now holds custom_data.falcon_replies:"
-                      % (travelled[0], travelled[1], UNIT21_CASE_ID))
+                print("==> the rule fired in %.1f s (%s; %d requests: the source's polls and the playbook); Unit21 case"
+                      " %s now holds custom_data.falcon_replies:"
+                      % (travelled[0], travelled[1], len(vendor_requests(sandbox)) - first_run, UNIT21_CASE_ID))
                 for activity_id, reply in sorted(replies.items()):
                     print("    %s  %s (%s): %s" % (activity_id, reply.get("author"), reply.get("case_key"), reply.get("body")))
+            before_rerun = len(vendor_requests(sandbox))
             analyst_replies(sandbox)
             print("\n==> meanwhile, a Cloudforce One analyst answers the follow-up", flush=True)
             print("==> the same playbook again: every workflow is already done, so nothing may change", flush=True)
@@ -285,7 +287,7 @@ def main():
     if rerun_code != 0 or changed is None or changed.group(1) != "0":
         print("==> the re-run changed something or failed: the workflows are not idempotent", file=sys.stderr)
         return rerun_code or 1
-    print("==> re-run: changed=0, %d requests" % (len(requests) - first_run))
+    print("==> re-run: changed=0, %d requests" % (len(requests) - before_rerun))
     print("==> what the services hold now")
     for ok, line in checks:
         print("    %s %s" % ("ok  " if ok else "FAIL", line))
