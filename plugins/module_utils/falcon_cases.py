@@ -41,6 +41,11 @@ NEWEST_FIRST = "case.created_time.desc"
 REFERENCE_LABEL = "caseops.desk case reference:"
 REFERENCE_LINE = re.compile(r"\n*^%s [0-9a-f]{32}[ \t]*\Z" % re.escape(REFERENCE_LABEL), re.MULTILINE)
 ANY_REFERENCE = re.compile(r"^%s [0-9a-f]{32}[ \t]*$" % re.escape(REFERENCE_LABEL), re.MULTILINE)
+# The Unit21 case a Falcon case belongs to: a line the role falcon_detection_escalation writes into the body it
+# opens the case with (above the reference line), so a rulebook can record CrowdStrike's replies on that Unit21 case.
+# The last such line counts: the body above it is the user's text.
+UNIT21_LINK_LABEL = "caseops.desk unit21 case:"
+UNIT21_LINK_LINE = re.compile(r"^%s ([1-9][0-9]{0,17})[ \t\r]*$" % re.escape(UNIT21_LINK_LABEL), re.MULTILINE)
 TITLE_WORD = re.compile(r"[A-Za-z0-9]+")
 TITLE_WORDS_MAX = 12
 
@@ -128,6 +133,12 @@ def body_with_reference(body, reference):
 
 def body_without_reference(body):
     return REFERENCE_LINE.sub("", body or "")
+
+
+def linked_unit21_id(body):
+    """The unit21_id a case body links to (its last Unit21 link line), or None."""
+    found = UNIT21_LINK_LINE.findall(body or "")
+    return int(found[-1]) if found else None
 
 
 def carries_reference(case, reference):

@@ -89,10 +89,15 @@ def waiting(rulebook, path, key, wanted):
     return check
 
 
-def test_a_crowdstrike_reply_is_recorded_once_also_across_a_restart(tmp_path):
+def test_a_crowdstrike_reply_is_recorded_once_on_the_linked_unit21_case_also_across_a_restart(tmp_path):
     folder = str(tmp_path)
     path = os.path.join(folder, "falcon-replies.jsonl")
-    status, case = call("POST", SANDBOX + "/_sandbox/falcon/cases", {"title": "EDA", "body": "b", "type": "fc:detection-support"})
+    linked = unit21("POST", "/cases/create", {"case_id": "eda-falcon-%s" % os.urandom(4).hex(), "title": "Detection",
+                                              "start_date": 1700000000})
+    # The body as falcon_detection_escalation opens a case for a Unit21 case (the link line, then the reference line).
+    body = "Encoded PowerShell.\n\ncaseops.desk unit21 case: %d\n\ncaseops.desk case reference: %s" % (
+        linked["unit21_id"], "0" * 32)
+    status, case = call("POST", SANDBOX + "/_sandbox/falcon/cases", {"title": "EDA", "body": body, "type": "fc:detection-support"})
     assert status == 201, case
     rulebook = PollingRulebook("falcon_record_reply", folder, {
         "falcon_state_file": os.path.join(folder, "falcon.json"), "falcon_poll_interval": 1,
@@ -121,9 +126,15 @@ def test_a_crowdstrike_reply_is_recorded_once_also_across_a_restart(tmp_path):
     lines = ledger(path)
     assert sorted(line["activity_id"] for line in lines) == sorted([first, second, third]), lines
     assert len(set(line["event_uuid"] for line in lines)) == 3
+    assert all(line["unit21_id"] == linked["unit21_id"] for line in lines)
+    # GET has no custom_data (FIDELITY.md, Unit21 U1): read it from the case's list item.
+    replies = read_case(linked["unit21_id"]).get("custom_data", {}).get("falcon_replies") or {}
+    assert sorted(replies) == sorted([first, second, third])
+    assert replies[second]["body"] == "CrowdStrike: answered while the source was down"
+    assert replies[second]["author"] == CROWDSTRIKE["email"] and replies[second]["case_id"] == case["id"]
 
 
-def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_restart(tmp_path):
+def test_a_cloudforce_one_answer_reaches_the_unit21_case_and_completion_closes_it_once_also_across_restarts(tmp_path):
     folder = str(tmp_path)
     path = os.path.join(folder, "answers.jsonl")
     case = unit21("POST", "/cases/create", {"case_id": "eda-poll-%s" % os.urandom(4).hex(), "title": "Mule ring",
@@ -135,6 +146,7 @@ def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_rest
                             "request_type": "Indicators of Compromise"}, token)
     assert status == 200, created
     request = created["result"]
+    # No cloudforce_one_close_disposition: the rulebook passes an empty one and the playbook closes as UNRESOLVED.
     rulebook = PollingRulebook("cloudforce_one_answer_to_unit21", folder, {
         "cloudforce_one_state_file": os.path.join(folder, "cloudforce_one.json"), "cloudforce_one_poll_interval": 1,
         "cloudforce_one_our_authors": ["analyst@example.com"], "cloudforce_one_answer_ledger_path": path,
@@ -147,6 +159,10 @@ def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_rest
         # GET has no custom_data (FIDELITY.md, Unit21 U1): read it from the case's list item.
         return read_case(case["unit21_id"]).get("custom_data", {}).get("cloudforce_one_answers") or {}
 
+    def completed():
+        rulebook.alive()
+        return [line for line in ledger(path) if line.get("change") == "completed"]
+
     try:
         rulebook.start()
         first = answer("The IP belongs to a known proxy network.")
@@ -156,15 +172,56 @@ def test_a_cloudforce_one_answer_reaches_the_unit21_case_once_also_across_a_rest
         assert status == 200
         wait_for("the first answer in the ledger", waiting(rulebook, path, "message_id", first), timeout=180)
         rulebook.stop()
+        # While the source is down, the analysts answer and complete the request: after the restart, the answer is
+        # written and then (events in time order) the completion closes the case.
         second = answer("Completed: see the attached report.")
+        control("PATCH", "/_sandbox/cloudforce_one/requests/%s" % request["id"], {"status": "completed"})
         rulebook.start()
         wait_for("the answer made during the restart", waiting(rulebook, path, "message_id", second), timeout=180)
+        wait_for("the completion in the ledger", completed, timeout=180)
+        state_file = os.path.join(folder, "cloudforce_one.json")
+        saved = os.stat(state_file).st_mtime_ns
+        wait_for("two more polls", lambda: rulebook.alive() and os.stat(state_file).st_mtime_ns > saved, timeout=60)
+        saved = os.stat(state_file).st_mtime_ns
+        wait_for("two more polls", lambda: rulebook.alive() and os.stat(state_file).st_mtime_ns > saved, timeout=60)
     finally:
         rulebook.stop()
     lines = ledger(path)
-    assert sorted(line["message_id"] for line in lines) == sorted([first, second]), lines
+    messages = [line for line in lines if line["change"] == "message"]
+    assert sorted(line["message_id"] for line in messages) == sorted([first, second]), lines
     assert all(line["unit21_id"] == case["unit21_id"] for line in lines)
     written = answers()
     assert sorted(written) == sorted([str(first), str(second)])
     assert written[str(first)]["content"] == "The IP belongs to a known proxy network."
     assert written[str(second)]["request"] == request["readable_id"]
+    closing = [line for line in lines if line["change"] == "completed"]
+    assert [(line["request_id"], line["closed"], line["disposition"]) for line in closing] == [
+        (request["id"], True, "UNRESOLVED")], lines
+    closed = read_case(case["unit21_id"])
+    assert (closed["status"], closed["disposition"]) == ("CLOSED", "UNRESOLVED")
+    assert closed["custom_data"]["cloudforce_one_completed"]["request"] == request["readable_id"]
+    assert closed["custom_data"]["cloudforce_one_answers"] == written
+    assert len(closing_updates(case["unit21_id"])) == 1
+
+    # The same event delivered again (e.g. replayed by hand) closes nothing and writes nothing.
+    status, item = call("GET", "%s/accounts/%s/cloudforce-one/requests/%s" % (base, account, request["id"]), None, token)
+    assert status == 200, item
+    event = {"cloudforce_one": {"request": item["result"], "message": None, "previous_status": "open"},
+             "meta": {"change": "status_changed", "request_id": request["id"], "message_id": None}}
+    extra = os.path.join(folder, "replayed.json")
+    with open(extra, "w") as handle:
+        json.dump({"ansible_eda": {"event": event}}, handle)
+    mark = control("GET", "/_sandbox/requests?limit=0")["last_seq"]
+    replay = subprocess.run([os.path.join(os.path.dirname(RULEBOOK), "ansible-playbook"),
+                             "caseops.desk.cloudforce_one_completed_to_unit21", "-e", "@" + extra],
+                            cwd=folder, env=dict(os.environ), capture_output=True, text=True, timeout=300, check=False)
+    assert replay.returncode == 0 and "changed=0" in replay.stdout, replay.stdout + replay.stderr
+    sent = control("GET", "/_sandbox/requests?since=%d&vendor=unit21" % mark)["requests"]
+    # Only the read of the case (GET, then the list item for what GET lacks); no update.
+    assert sent and set(r["operation"] for r in sent) <= {"get_case_by_unit21_id", "list_cases"}, sent
+
+
+def closing_updates(unit21_id):
+    return [r for r in control("GET", "/_sandbox/requests?vendor=unit21")["requests"]
+            if r["method"] == "PUT" and r["path"] == "/v1/cases/%d/update" % unit21_id
+            and (r["json"] or {}).get("status") == "CLOSED"]

@@ -101,10 +101,12 @@ def test_falcon_first_start_reports_nothing_that_happened_before_it(box):
 
 def test_falcon_start_at_a_past_time_reports_what_changed_since(box):
     start = now_iso(-1)
-    case = new_case(box)
+    # Opened by falcon_detection_escalation with a Unit21 case: the link line, then the case module's reference line.
+    case = new_case(box, body="Please look.\n\ncaseops.desk unit21 case: 4711\n\ncaseops.desk case reference: " + "0" * 32)
     activity = comment(box, case["id"], "a reply")
     events = run(collect(falcon_source, falcon_args(box, start_at=start), 1))
     assert changes(events) == sorted([("case_opened", None), ("comment", activity["id"])])
+    assert [event["falcon"]["unit21_id"] for event in events] == [4711, 4711]
 
 
 def test_falcon_emits_each_change_once_and_not_our_own(box):
@@ -127,6 +129,7 @@ def test_falcon_emits_each_change_once_and_not_our_own(box):
     assert by_change["status_changed"]["falcon"]["case"]["status"] == "3"
     assert by_change["comment"]["falcon"]["activity"]["body"] == "CrowdStrike looked at it"
     assert by_change["comment"]["meta"]["case_id"] == case["id"]
+    assert by_change["comment"]["falcon"]["unit21_id"] is None
     assert set(by_change["comment"]["meta"]) == {"change", "case_id", "activity_id", "received_at"}
     # A restart with the same cursor: nothing again.
     assert run(collect(falcon_source, falcon_args(box), 2)) == []

@@ -36,10 +36,13 @@ description:
     has a key (activity id, attachment id, case id and status with its time), and a key already delivered is
     never delivered again, also when several changes share one timestamp.
   - "Each event is C({\"falcon\": {\"case\": <case>, \"activity\": <activity or null>, \"attachment\":
-    <attachment or null>, \"previous_status\": <status or null>}, \"meta\": {...}}). C(meta) holds C(change)
-    (C(case_opened), C(status_changed), C(comment), C(attachment)), C(case_id), C(activity_id) (the
-    activity's or attachment's id, null otherwise) and C(received_at) (ISO 8601 UTC). ansible-rulebook adds
-    C(meta.source) and C(meta.uuid). No credential or token is ever put in an event or a log line."
+    <attachment or null>, \"previous_status\": <status or null>, \"unit21_id\": <id or null>}, \"meta\": {...}}).
+    C(meta) holds C(change) (C(case_opened), C(status_changed), C(comment), C(attachment)), C(case_id),
+    C(activity_id) (the activity's or attachment's id, null otherwise) and C(received_at) (ISO 8601 UTC).
+    ansible-rulebook adds C(meta.source) and C(meta.uuid). No credential or token is ever put in an event or a log line."
+  - "C(falcon.unit21_id) is the Unit21 case the Falcon case is linked to: the number on the last line
+    C(caseops.desk unit21 case: <unit21_id>) of the case body, which the role C(caseops.desk.falcon_detection_escalation)
+    writes when it is given C(falcon_detection_escalation_unit21_id); null when the body has no such line."
 version_added: 1.0.0
 author:
   - caseops.desk maintainers (@caseops)
@@ -168,17 +171,17 @@ EXAMPLES = r"""
 def _import_shared():
     """The collection's module_utils; when ansible-rulebook did not put the collections root on sys.path, add it."""
     try:
-        from ansible_collections.caseops.desk.plugins.module_utils import event_polling, falcon
+        from ansible_collections.caseops.desk.plugins.module_utils import event_polling, falcon, falcon_cases
     except ImportError:
         here = os.path.dirname(os.path.abspath(__file__))
         root = os.path.abspath(os.path.join(here, *[os.pardir] * 7))  # .../ansible_collections/caseops/desk/extensions/eda/plugins/event_source
         if os.path.isdir(os.path.join(root, "ansible_collections")) and root not in sys.path:
             sys.path.insert(0, root)
-        from ansible_collections.caseops.desk.plugins.module_utils import event_polling, falcon
-    return event_polling, falcon
+        from ansible_collections.caseops.desk.plugins.module_utils import event_polling, falcon, falcon_cases
+    return event_polling, falcon, falcon_cases
 
 
-event_polling, falcon = _import_shared()
+event_polling, falcon, falcon_cases = _import_shared()
 
 logger = logging.getLogger(__name__)
 SOURCE = "caseops.desk.falcon_message_center"
@@ -274,7 +277,8 @@ class FalconPoller:
     @staticmethod
     def _event(change, case, activity=None, attachment=None, previous_status=None, activity_id=None):
         return {
-            "falcon": {"case": case, "activity": activity, "attachment": attachment, "previous_status": previous_status},
+            "falcon": {"case": case, "activity": activity, "attachment": attachment, "previous_status": previous_status,
+                       "unit21_id": falcon_cases.linked_unit21_id(case.get("body"))},
             "meta": {"change": change, "case_id": case.get("id"), "activity_id": activity_id,
                      "received_at": event_polling.received_at()},
         }

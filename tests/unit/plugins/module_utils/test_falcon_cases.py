@@ -226,3 +226,20 @@ def test_reference_line_round_trip():
     assert body == "Line one\n\ncaseops.desk case reference: " + "0" * 32
     assert falcon_cases.body_without_reference(body) == "Line one"
     assert falcon_cases.case_reference("t", "fc:contact") != falcon_cases.case_reference("t", "fc:detection-support")
+
+
+@pytest.mark.parametrize("body, linked", [
+    # As falcon_detection_escalation opens a case: the description, the link line, the case module's reference line.
+    (falcon_cases.body_with_reference("Please look.\n\ncaseops.desk unit21 case: 4711", "0" * 32), 4711),
+    ("caseops.desk unit21 case: 12 \r\nmore text", 12),
+    # The description may quote another link: the role's line comes last and counts.
+    ("See caseops.desk unit21 case: 1\ncaseops.desk unit21 case: 1\n\ncaseops.desk unit21 case: 2", 2),
+    ("caseops.desk unit21 case: 0", None),
+    ("caseops.desk unit21 case: 12a", None),
+    ("text caseops.desk unit21 case: 12", None),
+    ("caseops.desk unit21 case 12", None),
+    ("", None),
+    (None, None),
+])
+def test_the_linked_unit21_case_is_read_from_the_body(body, linked):
+    assert falcon_cases.linked_unit21_id(body) == linked
