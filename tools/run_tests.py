@@ -268,8 +268,9 @@ def shard_targets(targets, shards):
     known = sorted(TARGET_SECONDS.values())
     default = known[len(known) // 2] if known else 1.0
     weighed = sorted(targets, key=lambda target: (-TARGET_SECONDS.get(target, default), target))
-    lists = [[] for _ in range(max(1, min(shards, len(targets))))]
-    weights = [0.0] * len(lists)
+    count = max(1, min(shards, len(targets)))
+    lists = [[] for _shard in range(count)]
+    weights = [0.0] * count
     for target in weighed:
         lightest = weights.index(min(weights))
         lists[lightest].append(target)
@@ -302,8 +303,8 @@ def stage_integration(job):
         os.remove(path)
     with start_sandbox(tools_bin("python"), log_file=path, name="sandbox-%s" % job.id) as sandbox:
         write_integration_config(job.tree, sandbox.url)
-        log("sandbox at %s, request log %s, targets: %s" % (sandbox.url, os.path.relpath(path, REPO),
-                                                             " ".join(job.args["targets"])))
+        log("sandbox at %s, request log %s, targets: %s" % (
+            sandbox.url, os.path.relpath(path, REPO), " ".join(job.args["targets"])))
         run_integration(job, job.args["targets"])
     add_cpu(sandbox.cpu_seconds)
 
