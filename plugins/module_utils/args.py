@@ -94,8 +94,7 @@ _ENV_FALLBACKS = dict(
 _NO_LOG_OPTIONS = tuple(
     [name for group in (FALCON_OPTIONS, CLOUDFLARE_OPTIONS, UNIT21_OPTIONS)
      for name, option in group.items() if option.get("no_log")]
-    + ["falcon_auth.%s" % name for name, option in FALCON_OPTIONS["falcon_auth"]["options"].items() if option.get("no_log")]
-)
+) + tuple("falcon_auth.%s" % name for name, option in FALCON_OPTIONS["falcon_auth"]["options"].items() if option.get("no_log"))
 
 
 VENDOR_OPTIONS = {"falcon": FALCON_OPTIONS, "cloudforce_one": CLOUDFLARE_OPTIONS, "unit21": UNIT21_OPTIONS}

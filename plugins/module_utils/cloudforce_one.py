@@ -376,8 +376,8 @@ def _says_last(info, page, count):
         return True
     total_pages, served = info.get("total_pages"), info.get("page")
     served = page if served is None else served
-    return (isinstance(total_pages, int) and isinstance(served, int) and not isinstance(served, bool)
-            and served >= total_pages)
+    numbers = isinstance(total_pages, int) and isinstance(served, int) and not isinstance(served, bool)
+    return numbers and served >= total_pages
 
 
 def _key(item):

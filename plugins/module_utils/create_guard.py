@@ -156,8 +156,8 @@ def account_of(client):
     """Whose objects a client sees: its API's base URL and its account (Cloudflare account, Falcon member CID or API
     client, ...), so the same identity at two tenants gets two locks."""
     transport = getattr(client, "transport", None)
-    account = (getattr(client, "account_id", None) or getattr(client, "member_cid", None)
-               or getattr(client, "client_id", None) or "")
+    names = ("account_id", "member_cid", "client_id")
+    account = next((value for value in (getattr(client, name, None) for name in names) if value), "")
     return "%s %s" % (getattr(transport, "base_url", ""), account)
 
 

@@ -401,8 +401,8 @@ def client_from_params(params):
     if access_token:
         token = FalconToken(access_token, auth.get("expires_at"))
         # A token is only valid on the cloud that issued it (crowdstrike.falcon.auth names the cloud instead).
-        base_url = (base_url or param(auth, "base_url", within="falcon_auth")
-                    or CLOUD_BASE_URLS.get(param(auth, "cloud", within="falcon_auth")))
+        if not base_url:
+            base_url = param(auth, "base_url", within="falcon_auth") or CLOUD_BASE_URLS.get(param(auth, "cloud", within="falcon_auth"))
     transport = Transport(base_url_for(cloud, base_url), "Falcon", hooks=API_HOOKS, **transport_options(params))
     return FalconClient(transport, client_id=param(params, "falcon_client_id"),
                         client_secret=param(params, "falcon_client_secret"),

@@ -189,14 +189,14 @@ def cases_of(client, wanted, reference, match_filter=None):
     """The cases that are the one asked for: those with our reference, else (older cases) those with our title."""
     title, case_type = wanted["title"], wanted["type"]
     ours = [case for case in search(client, narrowed(reference_filter(reference, case_type), match_filter))
-            if carries_reference(case, reference) and case.get("type") == case_type
-            and same_title(case.get("title"), title)]
+            if all((carries_reference(case, reference), case.get("type") == case_type,
+                    same_title(case.get("title"), title)))]
     if ours:
         return ours
     # Opened before cases carried a reference: the title decides; a case with a reference belongs to its own title.
     return [case for case in search(client, narrowed(title_filter(title, case_type), match_filter))
-            if case.get("type") == case_type and same_title(case.get("title"), title)
-            and not ANY_REFERENCE.search(case.get("body") or "")]
+            if all((case.get("type") == case_type, same_title(case.get("title"), title),
+                    not ANY_REFERENCE.search(case.get("body") or "")))]
 
 
 def pick_existing(cases, match_status):

@@ -200,8 +200,8 @@ def _unique_events(events):
 def current_value(case, field):
     """``field`` of a case read from Unit21, normalised for comparison; raises KeyError when it is not returned."""
     if field == "disposition_notes" and field not in case:
-        notes = [a.get("disposition_notes") for a in case.get("actions") or [] if isinstance(a, dict)
-                 and a.get("disposition_notes") is not None]
+        actions = [a for a in case.get("actions") or [] if isinstance(a, dict)]
+        notes = [a["disposition_notes"] for a in actions if a.get("disposition_notes") is not None]
         if notes:
             return notes[-1]
         raise KeyError(field)
