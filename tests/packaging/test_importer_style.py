@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, caseops.desk maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Automation Hub's importer style rules that ansible-test sanity does not apply.
+"""Automation Hub's importer rules that ansible-test sanity does not apply: code style, version.
 
 galaxy-importer (Automation Hub configuration) runs flake8 on plugins/ with ``--select E,F,W``, which turns on
 both W503 and W504 (a line break before, and after, a binary operator); ansible-test's pep8 test ignores them.
@@ -68,3 +68,10 @@ def test_no_line_break_around_a_binary_operator(path):
         found = line_breaks_around_operators(handle.read())
     assert not found, "%s: the importer flags a line break before (W503) or after (W504) a binary operator: %s" % (
         os.path.relpath(path, REPO), ", ".join("line %d %s" % item for item in found))
+
+
+def test_version_is_one_or_later():
+    """Automation Hub's importer (REQUIRE_V1_OR_GREATER) refuses a collection below 1.0.0."""
+    version = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
+    major = int(str(version).split(".")[0])
+    assert major >= 1, "galaxy.yml version %s: Automation Hub accepts 1.0.0 or later" % version
