@@ -111,8 +111,7 @@ def test_the_rerun_finds_it_with_one_search_and_no_user_text_in_the_filter():
 def test_a_prefixed_stored_title_is_still_the_case():
     api = MessageCenter(prefix="ACME Corp | ")
     first, _module = run(api)
-    # A new case is what was sent (CreateCaseV2 answers only the id); the re-run reads the title as stored.
-    assert first["case"]["title"] == "Detection review"
+    assert first["case"]["title"] == "ACME Corp | Detection review"
     again, _module = run(api)
     assert again["changed"] is False and again["case"]["id"] == first["case"]["id"]
     assert again["case"]["title"] == "ACME Corp | Detection review"
