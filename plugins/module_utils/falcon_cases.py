@@ -183,8 +183,8 @@ def cases_of(client, wanted, reference, match_filter=None):
     """The cases that are the one asked for: those with our reference, else (older cases) those with our title."""
     title, case_type = wanted["title"], wanted["type"]
     # One query for both kinds (the API's minimum: one search, one read of what it found).
-    found = [case for case in search(client, narrowed(either(reference_filter(reference, case_type),
-                                                               title_filter(title, case_type)), match_filter))
+    fql_filter = narrowed(either(reference_filter(reference, case_type), title_filter(title, case_type)), match_filter)
+    found = [case for case in search(client, fql_filter)
              if case.get("type") == case_type and same_title(case.get("title"), title)]
     ours = [case for case in found if carries_reference(case, reference)]
     if ours:

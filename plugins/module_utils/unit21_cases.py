@@ -466,8 +466,8 @@ def run_case(module, client):
         # It landed, but what it holds is best checked against the task like any found case.
         return _converge(module, client, case, wanted, lists, custom_data_mode, changed=True)
     # The tags and custom_data of a case just created are the ones sent: no list request to read them back.
-    case = client.read_case(created["unit21_id"], list_item=dict(tags=body.get("tags") or [],
-                                                                  custom_data=body.get("custom_data") or {}))
+    sent = dict(tags=body.get("tags") or [], custom_data=body.get("custom_data") or {})
+    case = client.read_case(created["unit21_id"], list_item=sent)
     fields = sorted(wanted)
     return dict(changed=True, case=case, unit21_id=unit21.check_unit21_id(case.get("unit21_id")), changed_fields=fields,
                 diff=dict(before={}, after=diff_view(case, fields)))
