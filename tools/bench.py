@@ -175,13 +175,14 @@ def main():
     parser.add_argument("--reps", type=int, help="repetitions of each measurement (default 5; smoke 1)")
     parser.add_argument("--tasks", type=int, help="tasks in the per-task playbooks (default 50; smoke 3)")
     parser.add_argument("--sizes", help="listing sizes, comma-separated (default 1000,10000,20000; smoke 120)")
-    parser.add_argument("--parts", default=",".join(PARTS), help="what to measure (default: %(default)s)")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="what to measure (default: %(default)s; also: requests, the requests per operation)")
     parser.add_argument("--json", help="also write the figures to this file")
     options = parser.parse_args()
     parts = [p for p in options.parts.split(",") if p]
-    unknown = [p for p in parts if p not in PARTS]
+    unknown = [p for p in parts if p not in PARTS + OPTIONAL_PARTS]
     if unknown:
-        parser.error("unknown part(s) %s; choose from %s" % (", ".join(unknown), ", ".join(PARTS)))
+        parser.error("unknown part(s) %s; choose from %s" % (", ".join(unknown), ", ".join(PARTS + OPTIONAL_PARTS)))
     failed = False
     reps = options.reps or (1 if options.smoke else 5)
     count = options.tasks or (3 if options.smoke else 50)
@@ -270,10 +271,12 @@ def measure_escalation(bench, reps, count, sizes, rows, figures):
     log("Falcon escalation, role vs uri playbook, %d rounds" % reps)
     role = os.path.join(BENCH_PLAYBOOKS, "escalation_role.yml")
     uri = os.path.join(BENCH_PLAYBOOKS, "escalation_uri.yml")
-    times = dict(role_first=[], uri_first=[], role_rerun=[], uri_rerun=[])
+    empty = bench.write_play("empty", "", 0)
+    times = dict(role_first=[], uri_first=[], role_rerun=[], uri_rerun=[], empty=[])
     sent = {}
     stamp = int(time.time())
     for rep in range(reps):
+        times["empty"].append(bench.playbook(empty)[0])
         for kind, path in (("role", role), ("uri", uri)):
             extra = {"bench_title": "bench %s %d-%d" % (kind, stamp, rep),
                      "bench_detection_id": "ldt:0123456789abcdef0123456789abcdef:%d%d" % (stamp % 100000, rep)}
@@ -289,6 +292,12 @@ def measure_escalation(bench, reps, count, sizes, rows, figures):
         figures["escalation_speedup_" + run] = speedup
         row(rows, "G4 escalation %s: uri %.2fs / role %.2fs" % (run, median(times["uri_" + run]), median(times["role_" + run])),
             "%.2fx faster" % speedup, ">= 3x", speedup >= 3)
+        # The same ratio without the start-up both pay alike (an empty play, run in the same rounds): what the
+        # workflow itself costs, for a reader on a loaded machine where the start-up dominates.
+        start = median(times["empty"])
+        net = (median(times["uri_" + run]) - start) / max(median(times["role_" + run]) - start, 1e-3)
+        figures["escalation_speedup_net_" + run] = net
+        row(rows, "   %s net of the start-up (empty play %.2fs)" % (run, start), "%.2fx faster" % net)
         row(rows, "   requests %s: role / uri" % run, "%d / %d" % (sent["role_" + run], sent["uri_" + run]))
 
 
@@ -351,8 +360,24 @@ def measure_eda(options, rows, figures):
         ">= 2000/s", rate >= 2000)
 
 
-MEASURES = dict(tasks=measure_tasks, tokens=measure_tokens, escalation=measure_escalation, listings=measure_listings)
+# -- goal 3: requests per operation (not a default part: the table is in the docs, the targets assert it) -------------
+def measure_requests(bench, reps, count, sizes, rows, figures):
+    """tests/bench/requests.yml: every module and role, first run and re-run; vendor requests, tokens apart."""
+    log("requests per operation")
+    counts_file = os.path.join(bench.workdir, "request-counts.json")
+    bench.playbook(os.path.join(BENCH_PLAYBOOKS, "requests.yml"), {"bench_counts_file": counts_file})
+    with open(counts_file) as handle:
+        counts = json.load(handle)
+    figures["requests"] = counts
+    for operation, sent in counts.items():
+        tokens = len([name for name in sent if name == "oauth2AccessToken"])
+        row(rows, "G3 requests: %s" % operation, "%d%s" % (len(sent) - tokens, " (+%d token)" % tokens if tokens else ""))
+
+
+MEASURES = dict(tasks=measure_tasks, tokens=measure_tokens, escalation=measure_escalation, listings=measure_listings,
+                requests=measure_requests)
 PARTS = ("tasks", "tokens", "escalation", "listings", "eda")
+OPTIONAL_PARTS = ("requests",)
 
 
 def print_table(rows, reps, count):

@@ -40,6 +40,8 @@ STATUSES = ["open", "accepted", "reported", "approved", "completed", "declined"]
 SORT_FIELDS = ["created", "updated"]
 SORT_ORDERS = ["asc", "desc"]
 DEFAULT_PAGE_SIZE = 50
+# Cloudflare's page numbering starts at 1 (FIDELITY.md, Cloudforce One C3; see _list).
+FIRST_PAGE = 1
 # The API documents no maximum (FIDELITY.md, Cloudforce One C1): a service that refuses a larger page says so
 # with a 400, one that serves fewer items is paged through (see _list).
 MAX_PAGE_SIZE = 1000
@@ -219,14 +221,17 @@ class CloudforceOneClient:
         one.  When an answer does carry ``result_info`` (``total_count``,
         ``total_pages``), the listing ends where it says.
 
-        The first page index is not documented (C3): examples send 0,
-        Cloudflare's convention is 1.  Starting at 0 and skipping a page 1 that
-        repeats page 0 works with a 0-based API and with one that reads 0 as 1.
-        A page with nothing new other than that one ends the listing too (an
-        API that ignores ``page`` must not loop forever).
+        The first page index is not documented (C3): generated examples send
+        0 (the zero value of an integer with no default), Cloudflare's
+        convention is 1, and the official pagers (cloudflare-go's
+        ``V4PagePaginationArray``, the Terraform list data source) start at 1.
+        Starting at 1 costs no probe: the listing takes ceil(N / per_page)
+        requests, plus the empty page that says the last full one was the last.
+        A page with nothing new ends the listing too (an API that ignores
+        ``page`` must not loop forever).
         """
         items, seen = [], set()
-        page = 0
+        page = FIRST_PAGE
         full_page = 0  # the longest page served: what the service gives per page for this per_page
         while True:
             result, info = self._call("POST", parts, json_body=dict(body, page=page, per_page=page_size), replay_safe=True)
@@ -235,9 +240,7 @@ class CloudforceOneClient:
             for item in fresh:
                 seen.add(_key(item))
             items.extend(fresh)
-            if not result or len(result) < full_page or _says_last(info, page, len(items)):
-                return items
-            if not fresh and page != 1:
+            if not fresh or len(result) < full_page or _says_last(info, page, len(items)):
                 return items
             full_page = max(full_page, len(result))
             page += 1

@@ -451,8 +451,9 @@ def run_case(module, client):
         found = client.find_case(case_id)
         return None if found is None else found["unit21_id"]
 
+    body = creation_body(case_id, wanted)
     try:
-        created = client.create_case(creation_body(case_id, wanted), recover=recover)
+        created = client.create_case(body, recover=recover)
     except ConflictError:
         found = client.find_case(case_id)
         if found is None:
@@ -460,10 +461,13 @@ def run_case(module, client):
                                     "was found in /cases/list; pass its unit21_id instead." % case_id)
         return _converge(module, client, client.read_case(found["unit21_id"], list_item=found), wanted, lists, custom_data_mode,
                          changed=False)
-    case = client.read_case(created["unit21_id"])
     if created.get("recovered"):
+        case = client.read_case(created["unit21_id"])
         # It landed, but what it holds is best checked against the task like any found case.
         return _converge(module, client, case, wanted, lists, custom_data_mode, changed=True)
+    # The tags and custom_data of a case just created are the ones sent: no list request to read them back.
+    sent = dict(tags=body.get("tags") or [], custom_data=body.get("custom_data") or {})
+    case = client.read_case(created["unit21_id"], list_item=sent)
     fields = sorted(wanted)
     return dict(changed=True, case=case, unit21_id=unit21.check_unit21_id(case.get("unit21_id")), changed_fields=fields,
                 diff=dict(before={}, after=diff_view(case, fields)))

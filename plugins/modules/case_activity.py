@@ -139,7 +139,7 @@ from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 COMMENT_FILTER = "activity.type:'comment'"
@@ -182,8 +182,9 @@ def run(module, client):
 def _ensure_comment(module, client, guard, case_id, text):
     params = module.params
     comments = list_comments(client, case_id)
-    if not comments:
-        # No comment yet: make sure the case exists, so check mode and errors tell the truth.
+    if not comments and module.check_mode:
+        # No comment yet: make sure the case exists, so check mode tells the truth (a real post learns it from the
+        # API's 400 for an unknown case, FIDELITY.md Falcon F21, and spends no request on it otherwise).
         client.get_case(case_id)
     same = [c for c in comments if same_text(c.get("body"), text)]
     if same and not params["allow_duplicates"]:
@@ -201,8 +202,13 @@ def _ensure_comment(module, client, guard, case_id, text):
         fresh = [c for c in list_comments(client, case_id) if c["id"] not in known and same_text(c.get("body"), text)]
         return pick_oldest(fresh, "new comments with this text", None, created="created_time")
 
-    activity = guard.create(lambda recover: client.add_comment(case_id, text, params["user_uuid"], recover=recover),
-                            posted)
+    try:
+        activity = guard.create(lambda recover: client.add_comment(case_id, text, params["user_uuid"], recover=recover),
+                                posted)
+    except ApiError as err:
+        if not comments and err.status == 400:
+            client.get_case(case_id)  # NotFoundError naming the case when that was the reason
+        raise
     if activity is None:
         activity = posted()
     if activity is None:

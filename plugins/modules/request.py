@@ -182,7 +182,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 EDITABLE = ("summary", "content", "request_type", "priority", "tlp")
@@ -228,24 +228,26 @@ def _present(module, client, request_id, current, wanted, guard):
     if current is None:
         if "content" not in wanted:
             raise InvalidInputError("content is required to create a request.")
-        _check_type(client, wanted["request_type"])
         predicted = dict((name, None) for name in cloudforce_one.REQUEST_FIELDS)
         predicted.update(wanted)
         predicted["status"] = "open"
         if module.check_mode:
+            _check_type(client, wanted["request_type"])
             return _result(True, None, predicted)
         find = client.new_request_finder(wanted["summary"], wanted["request_type"])
-        created = guard.create(lambda recover: client.create_request(wanted, recover=recover), find)
+        created = _refused_type_named(client, wanted["request_type"], lambda: guard.create(
+            lambda recover: client.create_request(wanted, recover=recover), find))
         return _result(True, None, created)
 
     changes = dict((name, value) for name, value in wanted.items() if current.get(name) != value)
     if not changes:
         return _result(False, current, current)
-    if "request_type" in changes:
-        _check_type(client, changes["request_type"])
     if module.check_mode:
+        if "request_type" in changes:
+            _check_type(client, changes["request_type"])
         return _result(True, current, dict(current, **changes))
-    return _result(True, current, client.update_request(current["id"], changes))
+    return _result(True, current, _refused_type_named(client, changes.get("request_type"),
+                                                      lambda: client.update_request(current["id"], changes)))
 
 
 def _absent(module, client, matches):
@@ -268,6 +270,20 @@ def _absent(module, client, matches):
     result = _result(True, oldest, None)
     result["request"] = oldest
     return result
+
+
+def _refused_type_named(client, request_type, write):
+    """``write()``; the types are read only when the API refuses it (400), to name the ones on offer.
+
+    The service checks the type itself (FIDELITY.md, Cloudforce One C7), so a types look-up before every write
+    would cost a request each time; check mode, which sends no write, still reads them to predict truthfully.
+    """
+    try:
+        return write()
+    except ApiError as err:
+        if request_type is not None and err.status == 400:
+            _check_type(client, request_type)
+        raise
 
 
 def _check_type(client, request_type):

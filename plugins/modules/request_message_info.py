@@ -63,8 +63,10 @@ extends_documentation_fragment:
 notes:
   - Needs the Cloudforce One Write permission even though it only reads, because the API lists messages with a POST
     that requires Write. A token with only Cloudforce One Read gets HTTP 403.
-  - The API does not document whether its first page is numbered 0 or 1. The module asks for page 0 first and skips a
-    page 1 that repeats it, so it works either way and never returns a message twice.
+  - The API does not document whether its first page is numbered 0 or 1. The module starts at page 1, as Cloudflare's
+    own pagers (cloudflare-go, the Terraform provider) do, so a listing of N messages takes ceil(N / O(page_size))
+    requests, plus one empty page when the last page is full. A page with nothing new ends it, so no message is
+    returned twice.
 seealso:
   - module: caseops.desk.request_message
   - module: caseops.desk.request_info

@@ -67,7 +67,7 @@ def module_examples():
 
 
 def yaml_files():
-    for pattern in ("roles/*/tasks/*.yml", "playbooks/*.yml"):
+    for pattern in ("roles/*/tasks/*.yml", "roles/*/vars/*.yml", "playbooks/*.yml"):
         for path in sorted(glob.glob(os.path.join(REPO, pattern))):
             yield os.path.relpath(path, REPO), yaml.safe_load(open(path, encoding="utf-8"))
 
@@ -85,7 +85,7 @@ FILTERS = collection_filters()
 def test_the_filters_the_collection_shows_are_found():
     places = set(where for where, _text in FILTERS)
     assert {"plugins/modules/case_info.py EXAMPLES", "plugins/modules/case_activity_info.py EXAMPLES", "plugins/modules/case_aggregate_info.py EXAMPLES",
-            "roles/falcon_detection_escalation/tasks/main.yml", "playbooks/demo.yml"} <= places, places
+            "roles/falcon_detection_escalation/vars/main.yml", "playbooks/demo.yml"} <= places, places
 
 
 @pytest.mark.parametrize("colon_mode", fql.COLON_MODES)

@@ -41,87 +41,83 @@ def body(record):
     return json.loads(record["body"].decode()) if record["body"] else None
 
 
-def pages_of(items, first):
-    """A list endpoint over ``items`` whose first page is numbered ``first``; other calls answer from ``other``."""
+def pages_of(items):
+    """A list endpoint over ``items`` numbered from page 1, reading page 0 as page 1 (as the sandbox does, C3)."""
     def answer(record):
         sent = body(record)
-        index = max(sent["page"] - first, 0) if first == 1 else sent["page"]
+        index = max(sent["page"] - 1, 0)
         size = sent["per_page"]
         return ok(items[index * size:(index + 1) * size])
     return answer
 
 
-@pytest.mark.parametrize("first", [0, 1])
-def test_listing_reads_every_page_whether_pages_start_at_0_or_1(server, first):
-    server.script = pages_of([message(i) for i in range(1, 8)], first)
+def test_listing_starts_at_page_1_and_reads_every_page(server):
+    server.script = pages_of([message(i) for i in range(1, 8)])
     found = client(server).list_messages(RID, page_size=3)
     assert [m["id"] for m in found] == [1, 2, 3, 4, 5, 6, 7]
     sent = [body(r) for r in server.requests]
     assert all(r["path"] == PREFIX + "/requests/%s/message" % RID and r["method"] == "POST" for r in server.requests)
-    assert [s["page"] for s in sent] == ([0, 1, 2] if first == 0 else [0, 1, 2, 3])
+    # ceil(7 / 3) pages, and the short third one ends it: no probe of the page numbering.
+    assert [s["page"] for s in sent] == [1, 2, 3]
     assert all(s["per_page"] == 3 for s in sent)
 
 
-def clamped_pages(items, first, cap, result_info=False):
+def clamped_pages(items, cap, result_info=False):
     """A list endpoint that serves at most ``cap`` items a page whatever per_page asks, without saying so (C1)."""
     def answer(record):
         sent = body(record)
-        index = max(sent["page"] - first, 0) if first == 1 else sent["page"]
+        index = max(sent["page"] - 1, 0)
         size = min(sent["per_page"], cap)
         envelope = {"success": True, "errors": [], "messages": [], "result": items[index * size:(index + 1) * size]}
         if result_info:
             total_pages = (len(items) + size - 1) // size
-            envelope["result_info"] = {"page": index + first, "per_page": size, "count": len(envelope["result"]),
+            envelope["result_info"] = {"page": index + 1, "per_page": size, "count": len(envelope["result"]),
                                        "total_count": len(items), "total_pages": total_pages}
         return Answer(200, envelope)
     return answer
 
 
-@pytest.mark.parametrize("first", [0, 1])
 @pytest.mark.parametrize("count, cap, pages", [
-    # (items, what the service serves per page when asked for 10) -> pages requested (0-based API; +1 for 1-based)
-    (25, 4, [0, 1, 2, 3, 4, 5, 6]),   # 6 full pages of 4 and one of 1: the short page ends it
-    (24, 4, [0, 1, 2, 3, 4, 5, 6]),   # 6 full pages, then the empty page: nothing else can say "last"
-    (3, 10, [0, 1]),                  # a first page shorter than asked is not trusted: one more to be sure
-    (0, 10, [0]),                     # an empty first page ends it
-    (25, 10, [0, 1, 2]),              # no clamp: a full page, then a shorter one ends it
+    # (items, what the service serves per page when asked for 10) -> pages requested
+    (25, 4, [1, 2, 3, 4, 5, 6, 7]),   # 6 full pages of 4 and one of 1: the short page ends it
+    (24, 4, [1, 2, 3, 4, 5, 6, 7]),   # 6 full pages, then the empty page: nothing else can say "last"
+    (3, 10, [1, 2]),                  # a first page shorter than asked is not trusted: one more to be sure
+    (0, 10, [1]),                     # an empty first page ends it
+    (25, 10, [1, 2, 3]),              # no clamp: a full page, then a shorter one ends it
+    (30, 10, [1, 2, 3, 4]),           # ceil(N / per_page) full pages, then the empty one: the only +1
 ])
-def test_listing_is_complete_when_the_service_serves_fewer_than_asked(server, first, count, cap, pages):
-    server.script = clamped_pages([message(i) for i in range(1, count + 1)], first, cap)
+def test_listing_is_complete_when_the_service_serves_fewer_than_asked(server, count, cap, pages):
+    server.script = clamped_pages([message(i) for i in range(1, count + 1)], cap)
     found = client(server).list_messages(RID, page_size=10)
     assert [m["id"] for m in found] == list(range(1, count + 1))
-    sent = [body(r)["page"] for r in server.requests]
-    # A 1-based API reads page 0 as page 1: that repeat costs one request, once, when there is more than one page.
-    expected = pages if first == 0 or pages == [0] else [0] + list(range(1, len(pages) + 1))
-    assert sent == expected
+    assert [body(r)["page"] for r in server.requests] == pages
 
 
-@pytest.mark.parametrize("first", [0, 1])
-def test_listing_ends_where_result_info_says(server, first):
-    server.script = clamped_pages([message(i) for i in range(1, 9)], first, 4, result_info=True)
+def test_listing_ends_where_result_info_says(server):
+    server.script = clamped_pages([message(i) for i in range(1, 9)], 4, result_info=True)
     found = client(server).list_messages(RID, page_size=10)
     assert [m["id"] for m in found] == list(range(1, 9))
     # total_count says when everything has arrived: no empty page is asked for.
-    assert [body(r)["page"] for r in server.requests] == ([0, 1] if first == 0 else [0, 1, 2])
+    assert [body(r)["page"] for r in server.requests] == [1, 2]
 
 
 def test_listing_stops_on_an_empty_page(server):
-    server.script = pages_of([message(i) for i in range(1, 5)], 0)
+    server.script = pages_of([message(i) for i in range(1, 5)])
     assert len(client(server).list_messages(RID, page_size=2)) == 4
-    assert [body(r)["page"] for r in server.requests] == [0, 1, 2]
+    assert [body(r)["page"] for r in server.requests] == [1, 2, 3]
 
 
 def test_listing_stops_when_the_api_ignores_the_page(server):
     server.script = [ok([message(1), message(2)])]
     assert [m["id"] for m in client(server).list_messages(RID, page_size=2)] == [1, 2]
-    assert len(server.requests) == 3
+    assert len(server.requests) == 2
 
 
 def test_message_filters_are_sent_as_given(server):
     server.script = [ok([])]
     client(server).list_messages(RID, after="2026-01-01T00:00:00Z", sort_by="updated", sort_order="desc", page_size=10)
     assert body(server.requests[0]) == {"after": "2026-01-01T00:00:00Z", "sort_by": "updated", "sort_order": "desc",
-                                        "page": 0, "per_page": 10}
+                                        "page": 1, "per_page": 10}
 
 
 class Thread:
@@ -142,7 +138,7 @@ class Thread:
                 return Answer(drop=True)
             self.messages.append(made)
             return ok(made)
-        return ok(self.messages[:body(record)["per_page"]] if body(record)["page"] in (0,) else [])
+        return ok(self.messages[:body(record)["per_page"]] if body(record)["page"] == 1 else [])
 
 
 def test_lost_message_create_is_found_not_posted_twice(server):
@@ -197,10 +193,9 @@ def test_lost_request_create_is_found_by_summary_and_type(server):
     found = client(server).create_request({"summary": "DoS", "request_type": "Victomology", "content": "q"})
     assert found["id"] == RID and found["request_type"] == "Victomology" and found["content"] == "q"
     assert "request" not in found
-    # This list ignores page: page 1 repeats page 0 (read as a 1-based first page), page 2 brings nothing new.
+    # This list ignores page: page 2 brings nothing new, which ends the listing.
     assert [(r["method"], r["path"][len(PREFIX):]) for r in server.requests] == [
-        ("POST", "/requests/new"), ("POST", "/requests"), ("POST", "/requests"), ("POST", "/requests"),
-        ("GET", "/requests/" + RID)]
+        ("POST", "/requests/new"), ("POST", "/requests"), ("POST", "/requests"), ("GET", "/requests/" + RID)]
 
 
 def test_priority_given_as_a_date_time_is_read_from_the_list(server):

@@ -32,12 +32,18 @@ class MessageCenter(object):
 
     def find_case_ids(self, fql_filter, sort=None, limit=500):
         self.queries.append(fql_filter)
-        match = re.match(r"^(?:case\.(body|title):\*'\*(.*)\*'\+)?case\.type:\['([^']*)'\](\+\(.*\))?$", fql_filter)
-        assert match, fql_filter
-        field, pattern, case_type, extra = match.groups()
-        regex = re.compile(".*".join(re.escape(p) for p in (pattern or "").split("*")), re.IGNORECASE | re.DOTALL)
-        found = [c for c in self.cases if c["type"] == case_type and (field is None or regex.search(c[field]))
-                 and (extra is None or self.narrow(c))]
+        # "(A),(B)" (either), optionally "((A),(B))+(match_filter)"; A and B hold no parentheses.
+        narrowing = re.match(r"^\(((?:\([^()]*\),?)+)\)\+\((.*)\)$", fql_filter)
+        core = narrowing.group(1) if narrowing else fql_filter
+        parts = re.findall(r"\(([^()]*)\)", core) if core.startswith("(") else [core]
+        found = []
+        for part in parts:
+            match = re.match(r"^(?:case\.(body|title):\*'\*(.*)\*'\+)?case\.type:\['([^']*)'\]$", part)
+            assert match, fql_filter
+            field, pattern, case_type = match.groups()
+            regex = re.compile(".*".join(re.escape(p) for p in (pattern or "").split("*")), re.IGNORECASE | re.DOTALL)
+            found += [c for c in self.cases if c["type"] == case_type and (field is None or regex.search(c[field]))
+                      and (narrowing is None or self.narrow(c)) and c not in found]
         found.sort(key=lambda c: c["created_time"], reverse=True)
         ids = [c["id"] for c in found]
         return (ids if limit is None else ids[:limit]), len(ids)
@@ -95,7 +101,9 @@ def test_the_rerun_finds_it_with_one_search_and_no_user_text_in_the_filter():
     api.queries = []
     again, _module = run(api, title="It's a *wild* \\ title | with, (FQL) [chars]")
     assert again["changed"] is False and again["case"]["id"] == first["case"]["id"]
-    assert api.queries == ["case.body:*'*%s*'+case.type:['fc:detection-support']"
+    # One query: our reference, or (cases opened before references) the title's letters and digits.
+    assert api.queries == ["(case.body:*'*%s*'+case.type:['fc:detection-support']),"
+                           "(case.title:*'*It*s*a*wild*title*with*FQL*chars*'+case.type:['fc:detection-support'])"
                            % reference("It's a *wild* \\ title | with, (FQL) [chars]")]
     assert len(api.created) == 1
 
@@ -106,6 +114,7 @@ def test_a_prefixed_stored_title_is_still_the_case():
     assert first["case"]["title"] == "ACME Corp | Detection review"
     again, _module = run(api)
     assert again["changed"] is False and again["case"]["id"] == first["case"]["id"]
+    assert again["case"]["title"] == "ACME Corp | Detection review"
 
 
 @pytest.mark.parametrize("stored, same", [
@@ -122,7 +131,8 @@ def test_a_case_opened_before_references_existed_is_found_by_its_title():
     api = MessageCenter([legacy, similar])
     result, _module = run(api, title="Weekly report: VPN's *status*", type="fc:contact", body="Text.")
     assert result["changed"] is False and result["case"]["id"] == "old"
-    assert api.queries[1] == "case.title:*'*Weekly*report*VPN*s*status*'+case.type:['fc:contact']"
+    assert len(api.queries) == 1
+    assert api.queries[0].endswith(",(case.title:*'*Weekly*report*VPN*s*status*'+case.type:['fc:contact'])")
     assert api.created == []
 
 

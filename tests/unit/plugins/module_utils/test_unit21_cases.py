@@ -237,7 +237,8 @@ def test_create_sends_the_fields_with_a_start_date_and_reads_back(client):
     assert body == {"case_id": "ext-1", "title": "Fraud ring", "tags": ["source:ci"], "start_date": 1767225600}
     assert callable(client.create_case.call_args[1]["recover"])
     assert result["changed"] is True and result["unit21_id"] == 100009 and result["diff"]["before"] == {}
-    client.read_case.assert_called_once_with(100009)
+    # The tags and custom_data just sent stand in for the list item: GET only, no list request.
+    client.read_case.assert_called_once_with(100009, list_item={"tags": ["source:ci"], "custom_data": {}})
     client.get_case.assert_not_called()
 
 

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, InvalidInputError, NotFoundError
 from ansible_collections.caseops.desk.plugins.module_utils.falcon import FalconClient
 from ansible_collections.caseops.desk.plugins.modules import case_activity, case_activity_info
 
@@ -90,6 +90,16 @@ def test_unknown_case_is_a_clear_error(client):
     with pytest.raises(NotFoundError) as caught:
         case_activity.run(module_with(case_id="nope", check_mode=True), client)
     assert "case nope does not exist" in caught.value.msg
+
+
+def test_a_real_post_reads_the_case_only_when_the_api_refuses_it(client):
+    client.find_activity_ids.return_value = ([], 0)
+    client.get_cases.return_value = ([], ["nope"])
+    client.add_comment.side_effect = ApiError("Falcon answered HTTP 400", status=400, vendor="Falcon")
+    with pytest.raises(NotFoundError) as caught:
+        case_activity.run(module_with(case_id="nope"), client)
+    assert "case nope does not exist" in caught.value.msg
+    client.add_comment.assert_called_once()
 
 
 @pytest.mark.parametrize("params, message", [

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.caseops.desk.plugins.module_utils.cloudforce_one import CloudforceOneClient
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, InvalidInputError
 from ansible_collections.caseops.desk.plugins.modules import request
 
 RID = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
@@ -42,6 +42,7 @@ def test_create_when_no_request_has_the_summary_and_type(client):
     client.create_request.assert_called_once_with(dict(summary="DoS", content="q", request_type="Victomology", priority="high"),
                                                   recover=mock.ANY)
     client.new_request_finder.assert_called_once_with("DoS", "Victomology")
+    client.request_types.assert_not_called()  # the service checks the type itself (no look-up per create)
     assert result["changed"] and result["request"]["id"] == RID and result["diff"]["before"] == {}
 
 
@@ -57,9 +58,18 @@ def test_create_needs_content_and_a_known_type(client):
         request.run(module_with(), client)
     assert "content is required to create" in caught.value.msg
     with pytest.raises(InvalidInputError) as caught:
-        request.run(module_with(content="q", request_type="Weather"), client)
+        request.run(module_with(content="q", request_type="Weather", check_mode=True), client)
     assert "choose one of: Victomology, DDoS Attack" in caught.value.msg
     client.create_request.assert_not_called()
+
+
+def test_a_create_reads_the_types_only_when_the_api_refuses_it(client):
+    client.find_requests.return_value = []
+    client.create_request.side_effect = ApiError("Cloudforce One answered HTTP 400", status=400, vendor="Cloudforce One")
+    with pytest.raises(InvalidInputError) as caught:
+        request.run(module_with(content="q", request_type="Weather"), client)
+    assert "choose one of: Victomology, DDoS Attack" in caught.value.msg
+    client.request_types.assert_called_once_with()
 
 
 def test_no_change_is_unchanged(client):
