@@ -454,13 +454,19 @@ def run_case(module, client):
     body = creation_body(case_id, wanted)
     try:
         created = client.create_case(body, recover=recover)
-    except ConflictError:
+    except ConflictError as err:
         found = client.find_case(case_id)
         if found is None:
             raise InvalidInputError("Unit21 answered 409 (case_id %r exists) but no API-created case with that case_id "
                                     "was found in /cases/list; pass its unit21_id instead." % case_id)
+        if err.replayed:
+            # The 409 answered a resend after a failure that hid whether the first create landed (the recovery
+            # look-up ran before it was visible): it had landed, so this task made the case (FIDELITY.md, U13).
+            module.warn("The create of Unit21 case %r got no clear answer, so it was sent again, and Unit21 answered "
+                        "409 (the case_id exists): the first create had landed after all. The case was created once, "
+                        "by this task, and is unit21_id %s." % (case_id, found.get("unit21_id")))
         return _converge(module, client, client.read_case(found["unit21_id"], list_item=found), wanted, lists, custom_data_mode,
-                         changed=False)
+                         changed=err.replayed)
     if created.get("recovered"):
         case = client.read_case(created["unit21_id"])
         # It landed, but what it holds is best checked against the task like any found case.

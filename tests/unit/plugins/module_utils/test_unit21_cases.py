@@ -264,6 +264,28 @@ def test_conflict_with_nothing_to_change_is_unchanged(client):
     client.update_case.assert_not_called()
 
 
+def test_conflict_on_a_resent_create_is_the_first_create_landing_late(client):
+    # A 504 or a timeout, a recovery look-up that did not see the case yet, a resend, then 409: this task made it.
+    client.create_case.side_effect = ConflictError("exists", status=409, replayed=True)
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.read_case.return_value = stored()
+    module = module_with(case_id="ext-1", title="Fraud ring")
+    result = unit21_cases.run_case(module, client)
+    assert result["changed"] is True and result["unit21_id"] == 100001
+    client.update_case.assert_not_called()
+    warning = module.warn.call_args[0][0]
+    assert "the first create had landed after all" in warning and "100001" in warning
+
+
+def test_conflict_on_a_first_create_warns_of_nothing(client):
+    client.create_case.side_effect = ConflictError("exists", status=409)
+    client.find_case.return_value = {"unit21_id": 100001, "case_id": "ext-1"}
+    client.read_case.return_value = stored()
+    module = module_with(case_id="ext-1", title="Fraud ring")
+    assert unit21_cases.run_case(module, client)["changed"] is False
+    module.warn.assert_not_called()
+
+
 def test_conflict_without_a_findable_case_is_explained(client):
     client.create_case.side_effect = ConflictError("exists", status=409)
     client.find_case.return_value = None
