@@ -356,13 +356,13 @@ def test_cloudforce_load_requests_per_poll_idle_and_busy(box, capsys):
     busy_seconds = time.monotonic() - began
     busy = len(box.requests_since(mark, "cloudforce_one"))
     assert len(events) == count
-    # The request list (a full page of 100, then the client's probe of pages 1 and 2: the API's first page index is
-    # undocumented), and one message list per active request.
-    assert listing <= 3
+    # The request list (a full page of 100 from page 1, then an empty page 2: FIDELITY.md, Cloudforce One C2/C3), and
+    # one message list per active request.
+    assert listing == 2
     assert idle == listing + count
-    # A thread with a new message is listed in 3 requests, an idle one in 1: a page shorter than asked does not end a
-    # listing unless it is empty (FIDELITY.md, Cloudforce One C1/C2), and the sandbox's page 1 repeats its page 0.
-    assert busy == listing + 3 * count
+    # A thread with a new message is listed in 2 requests, an idle one in 1: a page shorter than asked does not end a
+    # listing unless it is empty (FIDELITY.md, Cloudforce One C1/C2).
+    assert busy == listing + 2 * count
     with capsys.disabled():
         print("\nCloudforce One load: idle poll (%d active requests) %d requests (%d listing requests); busy poll (%d new "
               "messages) %d requests in %.1f s" % (count, idle, listing, count, busy, busy_seconds))

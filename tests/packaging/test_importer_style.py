@@ -73,5 +73,5 @@ def test_no_line_break_around_a_binary_operator(path):
 def test_version_is_one_or_later():
     """Automation Hub's importer (REQUIRE_V1_OR_GREATER) refuses a collection below 1.0.0."""
     version = yaml.safe_load(open(os.path.join(REPO, "galaxy.yml")))["version"]
-    major = int(str(version).split(".")[0])
+    major = int(str(version).split(".", maxsplit=1)[0])
     assert major >= 1, "galaxy.yml version %s: Automation Hub accepts 1.0.0 or later" % version
