@@ -468,6 +468,10 @@ def run_case(module, client):
         return _converge(module, client, client.read_case(found["unit21_id"], list_item=found), wanted, lists, custom_data_mode,
                          changed=err.replayed)
     if created.get("recovered"):
+        # Worded as the create guard words it on the other create paths (create_guard.py).
+        module.warn("Unit21 did not confirm the create of case %r (the answer was lost or was an error that may "
+                    "follow a write); it was found by a look-up as unit21_id %s, so it was not sent again."
+                    % (case_id, created["unit21_id"]))
         case = client.read_case(created["unit21_id"])
         # It landed, but what it holds is best checked against the task like any found case.
         return _converge(module, client, case, wanted, lists, custom_data_mode, changed=True)

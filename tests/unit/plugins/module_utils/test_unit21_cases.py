@@ -301,9 +301,12 @@ def test_recover_returns_the_found_unit21_id_and_the_case_is_compared(client):
 
     client.create_case.side_effect = create
     client.read_case.return_value = stored(100003)
-    result = unit21_cases.run_case(module_with(case_id="ext-1", title="Fraud ring"), client)
+    module = module_with(case_id="ext-1", title="Fraud ring")
+    result = unit21_cases.run_case(module, client)
     assert result["changed"] is True and result["unit21_id"] == 100003
     client.update_case.assert_not_called()
+    warning = module.warn.call_args[0][0]
+    assert "'ext-1'" in warning and "100003" in warning and "not sent again" in warning
 
 
 def test_recover_says_none_when_nothing_landed(client):
