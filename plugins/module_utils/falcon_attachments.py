@@ -15,6 +15,7 @@ import tempfile
 from ansible_collections.caseops.desk.plugins.module_utils import falcon
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of
 from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError, NotFoundError
+from ansible_collections.caseops.desk.plugins.module_utils.file_payload import refuse_unlisted_extension
 
 # The rules of CaseAddAttachment (FIDELITY.md, Falcon F5), checked before sending.
 MAX_BYTES = 15 * 1024 * 1024
@@ -42,11 +43,7 @@ def check_name(name):
     if not NAME_CHARS.match(name):
         raise InvalidInputError("The attachment name %r may only contain letters, digits, '-', '_', '.', spaces and "
                                 "tabs (no line breaks)." % name)
-    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
-    if extension not in EXTENSIONS:
-        raise InvalidInputError("The attachment name %r has %s; Falcon accepts only these file types: %s."
-                                % (name, "the extension %r" % extension if extension else "no extension",
-                                   ", ".join(EXTENSIONS)))
+    refuse_unlisted_extension(name, EXTENSIONS, "attachment", "Falcon accepts")
 
 
 def case_attachments(client, case_id):

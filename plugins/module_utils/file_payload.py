@@ -23,6 +23,18 @@ def option_text(params, name):
     return to_native(value).strip() if value is not None else None
 
 
+def refuse_unlisted_extension(name, allowed, noun, who_takes):
+    """InvalidInputError unless ``name`` ends in one of the ``allowed`` extensions (compared in lower case).
+
+    ``who_takes`` completes the message, e.g. "Falcon accepts": "... Falcon accepts only these file types: ...".
+    """
+    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+    if extension not in allowed:
+        raise InvalidInputError("The %s name %r has %s; %s only these file types: %s."
+                                % (noun, name, "the extension %r" % extension if extension else "no extension",
+                                   who_takes, ", ".join(allowed)))
+
+
 def read_file_payload(params, check_name, check_size, noun):
     """(name, bytes) from ``src`` or ``content`` + ``name``; ``noun`` names the thing in messages ("attachment")."""
     src = params.get("src")

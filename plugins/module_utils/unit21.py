@@ -37,6 +37,7 @@ import json
 
 from ansible_collections.caseops.desk.plugins.module_utils.args import param, transport_options
 from ansible_collections.caseops.desk.plugins.module_utils.errors import ConfigurationError, InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.file_payload import refuse_unlisted_extension
 from ansible_collections.caseops.desk.plugins.module_utils.transport import ApiHooks, Transport, json_object, seconds_from_hint
 
 API_PREFIX = "/v1"
@@ -330,11 +331,7 @@ def check_custom_data(value, option):
 
 def check_media_name(name):
     """The media name must carry one of the extensions link-media documents."""
-    extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
-    if extension not in MEDIA_EXTENSIONS:
-        raise InvalidInputError("The media name %r has %s; Unit21 links only these file types: %s."
-                                % (name, "the extension %r" % extension if extension else "no extension",
-                                   ", ".join(MEDIA_EXTENSIONS)))
+    refuse_unlisted_extension(name, MEDIA_EXTENSIONS, "media", "Unit21 links")
 
 
 def check_media_size(size, name):
