@@ -18,9 +18,10 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, falcon_attachments, falcon_comments
 from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of
-from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.errors import CaseopsError, InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.file_payload import read_file_payload
 
 # The case types CrowdStrike's own tools offer; the API may know more.
 CASE_TYPES = ("fc:contact", "fc:detection-support", "fc:falcon-product-support", "fc:incident-support")
@@ -239,15 +240,19 @@ def create_case(client, guard, request, reference, known_ids):
 
 # -- the module --------------------------------------------------------------------------------------------
 def run_case(module, client):
-    """``case`` with provider falcon: find the case, or open it."""
+    """``case`` with provider falcon: find the case, or open it; then its comment and files, if the task gives them."""
     params = module.params
     wanted = requested_case(params, module.warn)
+    extras = requested_extras(params)  # read and checked before any request, like the case itself
     reference = case_reference(wanted["title"], wanted["type"])
     guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("case", wanted["type"], reference),
                                    "a Falcon case titled %r of type %s" % (wanted["title"], wanted["type"]))
     # Look up, then open, one run at a time per title and type (parallel runs make one case).
     with guard.serialised(not module.check_mode):
-        return _ensure_case(module, client, guard, wanted, reference)
+        result = _ensure_case(module, client, guard, wanted, reference)
+    if extras is not None:
+        _ensure_extras(module, client, result, extras)
+    return result
 
 
 def _ensure_case(module, client, guard, wanted, reference):
@@ -283,3 +288,105 @@ def _ensure_case(module, client, guard, wanted, reference):
         case = dict(predicted, id=case_id)
         module.warn("Case %s was opened but could not be read back yet; the result shows what was sent." % case_id)
     return dict(changed=True, case=case, matches=0, diff=dict(before={}, after=case))
+
+
+# -- the comment and files a case must have ----------------------------------------------------------------
+class Extras:
+    """What ``comment`` and ``attachments`` ask of the case: the comment's text and the files, read and checked."""
+
+    def __init__(self, comment, files, user_uuid):
+        self.comment = comment
+        self.files = files  # [(name, bytes)], in the task's order
+        self.user_uuid = user_uuid
+
+
+def requested_extras(params):
+    """The task's comment and files, or None when it gives neither; every rule is checked before any request."""
+    comment, attachments = params.get("comment"), params.get("attachments")
+    if comment is None and not attachments:
+        return None
+    user_uuid = (params.get("user_uuid") or "").strip()
+    if not user_uuid:
+        raise InvalidInputError("user_uuid is required with comment or attachments: Falcon posts comments and uploads "
+                                "on behalf of a user, given by the UUID of that Falcon user (not an e-mail address).")
+    if comment is not None:
+        falcon_comments.check_comment(comment, user_uuid)
+    files = []
+    for index, item in enumerate(attachments or []):
+        try:
+            files.append(read_file_payload(item, falcon_attachments.check_name, falcon_attachments.check_size,
+                                           "attachment"))
+        except InvalidInputError as err:
+            raise InvalidInputError("attachments[%d]: %s" % (index, err.msg))
+    names = [name for name, _data in files]
+    repeated = sorted(set(name for name in names if names.count(name) > 1))
+    if repeated:
+        raise InvalidInputError("attachments holds the name %s more than once; a case is given each file name once."
+                                % ", ".join(repr(name) for name in repeated))
+    return Extras(comment, files, user_uuid)
+
+
+def _ensure_extras(module, client, result, extras):
+    """Add the comment and the files the case lacks; the result gets ``comment`` and ``files``.
+
+    A case that would be opened (check mode) has neither: both are predicted without a request. A found case came
+    with its attachments (one read), so a file of the same name and size costs no further request. The comment
+    and every missing file are still looked up inside their own create guard, as case_activity and
+    case_attachment do, so parallel runs post and upload once.
+    """
+    case = result["case"]
+    case_id = case.get("id")
+    known = [a for a in (case.get("attachments") or []) if isinstance(a, dict)]
+    # The diff shows the comment (its text, or null when the case lacks it) and the attachments' names.
+    before, after = {}, {}
+    if extras.files:
+        before["attachment_names"] = sorted(a.get("name") or "" for a in known)
+        after["attachment_names"] = list(before["attachment_names"])
+    files = []
+    try:
+        if extras.comment is not None:
+            if case_id is None:
+                posted, activity = True, dict(id=None, case_id=None, type="comment", body=extras.comment)
+            else:
+                posted, activity = falcon_comments.ensure_comment(module, client, case_id, extras.comment,
+                                                                  extras.user_uuid)
+            result["comment"] = dict(posted=posted, activity=activity)
+            before["comment"] = None if posted else extras.comment
+            after["comment"] = extras.comment
+            result["changed"] = result["changed"] or posted
+        for name, data in extras.files:
+            existing = falcon_attachments.same_file(known, name, len(data))
+            if existing is not None:
+                files.append(dict(name=name, size=len(data), uploaded=False, attachment=existing))
+                continue
+            if case_id is None:
+                uploaded = dict(changed=True, attachment=dict(id=None, name=name, mime_type=None, size=len(data),
+                                                              created_by=extras.user_uuid, created_time=None))
+            else:
+                uploaded = falcon_attachments.upload(module, client, case_id, extras.user_uuid, name, data)
+            files.append(dict(name=name, size=len(data), uploaded=uploaded["changed"], attachment=uploaded["attachment"]))
+            if uploaded["changed"]:
+                after["attachment_names"] = sorted(after["attachment_names"] + [name])
+                result["changed"] = True
+    except CaseopsError as err:
+        raise _after_partial_work(err, result, files)
+    if extras.files:
+        result["files"] = files
+    result["diff"] = dict(before=dict(result["diff"]["before"], **before), after=dict(result["diff"]["after"], **after))
+
+
+def _after_partial_work(err, result, files):
+    """``err`` with what this run had already written before it, so the user knows a re-run finishes the job."""
+    done = []
+    if result["changed"] and result.get("matches") == 0:
+        done.append("opened Falcon case %s" % result["case"].get("id"))
+    if result.get("comment", {}).get("posted"):
+        done.append("posted the comment")
+    uploaded = [item["name"] for item in files if item["uploaded"]]
+    if uploaded:
+        done.append("uploaded %s" % ", ".join(uploaded))
+    if done:
+        err.msg = "%s (This run already %s; running the task again finishes the rest without repeating it.)" % (
+            err.msg, " and ".join(done))
+        err.details.update(changed=True, case=result["case"])
+    return err

@@ -44,8 +44,11 @@ def read_file_payload(params, check_name, check_size, noun):
         name = option_text(params, "name") or os.path.basename(src)
         check_name(name)
         check_size(os.path.getsize(src), name)
-        with open(src, "rb") as handle:
-            data = handle.read()
+        try:
+            with open(src, "rb") as handle:
+                data = handle.read()
+        except (IOError, OSError) as err:
+            raise InvalidInputError("src %s cannot be read: %s." % (src, err.strerror or err))
     else:
         name = option_text(params, "name")
         if not name:

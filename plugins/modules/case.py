@@ -29,6 +29,9 @@ description:
     same title) are still found, by their title: when no case carries the reference, the module searches with the
     letters and digits of the title and compares every case it gets back exactly. Such a case is used as it is; it
     never gets a reference line, since cases cannot be changed."
+  - "With O(comment) and O(attachments), one task ensures the whole Falcon case: opened once, commented once, each
+    file uploaded once, as M(caseops.desk.case_activity) and M(caseops.desk.case_attachment) would do it, with fewer
+    requests and one task's cost (the role C(caseops.desk.falcon_detection_escalation) is built on this)."
   - If the existing Falcon case differs from what you asked for (its body, detections or incidents), the module warns
     and leaves it as it is, since there is no way to update it.
   - With O(provider=unit21), ensures a Unit21 case with the given fields exists, identified by your own O(case_id) or by
@@ -131,6 +134,38 @@ options:
       - Falcon only. An extra FQL filter an existing case must also match to count, for example
         V(case.created_time:>'2026-01-01T00:00:00Z').
     type: str
+  comment:
+    description:
+      - Falcon only. A comment the case must have, added as M(caseops.desk.case_activity) adds it. It is posted unless
+        the case already has a comment with this text (compared without surrounding whitespace). Needs O(user_uuid).
+      - Unlike the body, it is also added to a case that already exists, so one task can open a case and comment on
+        it, and a re-run changes nothing.
+      - See RV(comment).
+    type: str
+  attachments:
+    description:
+      - Falcon only. Files the case must have, as M(caseops.desk.case_attachment) uploads them. Each is uploaded
+        unless the case already has a file of the same name and size. Needs O(user_uuid).
+      - The names follow Falcon's rules (see M(caseops.desk.case_attachment)) and must be unique in the list; each file
+        is at most 15 MB. Every file is read and checked before anything is sent.
+      - A found case comes with its attachments, so a file it already has costs no request.
+      - See RV(files).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - The file name on the case. Required with O(attachments[].content); defaults to the file name of
+            O(attachments[].src).
+        type: str
+      src:
+        description:
+          - "A file to upload, on the host the task runs on (the controller for C(hosts: localhost))."
+        type: path
+      content:
+        description:
+          - Text to upload as a file (UTF-8), instead of O(attachments[].src).
+        type: str
   case_id:
     description:
       - Unit21 only. Your own id for the case (at most 128 characters), unique in your Unit21 organisation. It identifies
@@ -237,11 +272,14 @@ attributes:
     support: full
     details:
       - Searches as usual and predicts the case it would open or the update it would send, without writing.
+      - Falcon - on a found case, the comment and files are looked up as usual and predicted; on a case that would be
+        opened, they are predicted without a request.
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details:
-      - Falcon - the diff shows the case that would be opened; an existing case shows no difference.
+      - Falcon - the diff shows the case that would be opened; an existing case shows no difference. With O(comment), the
+        diff also has C(comment) (null before when the case lacks it); with O(attachments), C(attachment_names).
       - Unit21 - the diff shows the fields the task sets, before and after.
 notes:
   - Falcon needs the Message Center Read and Write scopes on the Falcon API client.
@@ -280,6 +318,21 @@ EXAMPLES = r"""
     case_id: "{{ detection_case.case.id }}"
     comment: The host was isolated at 10:42 UTC.
     user_uuid: 01234567-89ab-cdef-0123-456789abcdef
+
+- name: The same in one task - opened once, commented once, each file uploaded once
+  caseops.desk.case:
+    title: "Detection review: ldt:0123456789abcdef0123456789abcdef:123456"
+    type: fc:detection-support
+    body: This detection fired on web-01 after a deploy. Is it a false positive?
+    detections:
+      - ldt:0123456789abcdef0123456789abcdef:123456
+    user_uuid: 01234567-89ab-cdef-0123-456789abcdef
+    comment: The host was isolated at 10:42 UTC.
+    attachments:
+      - src: /var/tmp/evidence/process-tree.txt
+      - name: triage-notes.txt
+        content: "host: web-01; action: isolated"
+  register: detection_case
 
 - name: A weekly question; a new case once last week's is closed
   caseops.desk.case:
@@ -411,6 +464,47 @@ case:
     incidents: []
     attachments: []
     created_time: "2026-11-26T09:15:00.000000Z"
+comment:
+  description:
+    - Falcon only, when O(comment) is given. Whether the comment was posted, and the comment.
+  returned: success and comment is given
+  type: dict
+  contains:
+    posted:
+      description: Whether this run posted the comment (in check mode, would post it).
+      type: bool
+      sample: true
+    activity:
+      description:
+        - The comment as M(caseops.desk.case_activity) returns it (RV(caseops.desk.case_activity#module:activity)); in
+          check mode, when it would be posted, what would be sent, with C(id) null.
+      type: dict
+      sample: {"id": "a1b2c3", "case_id": "6f3c2e9b8a1d4c7e9f0a1b2c3d4e5f60", "type": "comment", "body": "The host was isolated."}
+files:
+  description:
+    - Falcon only, when O(attachments) is given. One item per file of O(attachments), in the same order.
+  returned: success and attachments is given
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The file name on the case.
+      type: str
+      sample: triage-notes.txt
+    size:
+      description: The file's size in bytes.
+      type: int
+      sample: 30
+    uploaded:
+      description: Whether this run uploaded the file (in check mode, would upload it); false when the case had it.
+      type: bool
+      sample: true
+    attachment:
+      description:
+        - The attachment record (as RV(caseops.desk.case_attachment#module:attachment)); in check mode, when it would be
+          uploaded, with C(id) null.
+      type: dict
+      sample: {"id": "9e8d7c", "name": "triage-notes.txt", "size": 30}
 matches:
   description:
     - Falcon only. How many existing cases matched; more than one means the newest was returned (and a warning given).
@@ -441,7 +535,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.create_guard import g
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
-               "match_filter")
+               "match_filter", "comment", "attachments")
 UNIT21_ONLY = ("case_id", "unit21_id", "status", "disposition", "disposition_notes", "start_date", "end_date", "tags",
                "queue_id", "alerts", "events", "entities", "custom_data", "lists", "custom_data_mode")
 OPTION_OWNERS = dict([(name, ("falcon",)) for name in FALCON_ONLY] + [(name, ("unit21",)) for name in UNIT21_ONLY])
@@ -474,6 +568,12 @@ def module_kwargs():
         recon_rule_type=dict(type="str"),
         match_status=dict(type="str", choices=["any", "open"], default="any"),
         match_filter=dict(type="str"),
+        comment=dict(type="str"),
+        attachments=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str"),
+            src=dict(type="path"),
+            content=dict(type="str"),
+        ), mutually_exclusive=[("src", "content")], required_one_of=[("src", "content")], required_by={"content": "name"}),
         case_id=dict(type="str"),
         unit21_id=dict(type="int"),
         status=dict(type="str"),

@@ -135,17 +135,13 @@ activity:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.caseops.desk.plugins.module_utils import falcon
+from ansible_collections.caseops.desk.plugins.module_utils import falcon, falcon_comments
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
-from ansible_collections.caseops.desk.plugins.module_utils.comparison import normalized_text, same_text
-from ansible_collections.caseops.desk.plugins.module_utils.create_guard import CreateGuard, account_of, guard_argument_spec, pick_oldest
-from ansible_collections.caseops.desk.plugins.module_utils.errors import ApiError, InvalidInputError
+from ansible_collections.caseops.desk.plugins.module_utils.create_guard import guard_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
-COMMENT_FILTER = "activity.type:'comment'"
-# Comments read to look for a duplicate; a case with more is beyond any thread a person would keep.
-COMMENT_SCAN_LIMIT = 10000
-
+COMMENT_SCAN_LIMIT = falcon_comments.COMMENT_SCAN_LIMIT
 
 UNIT21_REFUSAL = (
     "provider=unit21 is not possible: Unit21's API has no comments or notes on cases. To write a note on a Unit21 case, "
@@ -169,61 +165,10 @@ def run(module, client):
         raise InvalidInputError("comment must not be empty.")
     if not params["case_id"].strip():
         raise InvalidInputError("case_id must not be empty.")
-    falcon.check_user_uuid(params["user_uuid"])
-    case_id = params["case_id"]
-    posting = not params["allow_duplicates"] and not module.check_mode
-    guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("comment", case_id, normalized_text(text)),
-                                   "a comment with this text on Falcon case %s" % case_id)
-    # Look up, then post, one run at a time per case and text.
-    with guard.serialised(posting):
-        return _ensure_comment(module, client, guard, case_id, text)
-
-
-def _ensure_comment(module, client, guard, case_id, text):
-    params = module.params
-    comments = list_comments(client, case_id)
-    if not comments and module.check_mode:
-        # No comment yet: make sure the case exists, so check mode tells the truth (a real post learns it from the
-        # API's 400 for an unknown case, FIDELITY.md Falcon F21, and spends no request on it otherwise).
-        client.get_case(case_id)
-    same = [c for c in comments if same_text(c.get("body"), text)]
-    if same and not params["allow_duplicates"]:
-        oldest = pick_oldest(same, "comments with this text on case %s" % case_id, module.warn, created="created_time")
-        return dict(changed=False, activity=oldest, diff=dict(before=oldest, after=oldest))
-
-    predicted = dict(id=None, case_id=case_id, type="comment", body=text)
-    if module.check_mode:
-        return dict(changed=True, activity=predicted, diff=dict(before={}, after=predicted))
-
-    known = set(c["id"] for c in comments)
-
-    def posted():
-        """Our comment, if the case now has one with this text that was not there before (the oldest such)."""
-        fresh = [c for c in list_comments(client, case_id) if c["id"] not in known and same_text(c.get("body"), text)]
-        return pick_oldest(fresh, "new comments with this text", None, created="created_time")
-
-    try:
-        activity = guard.create(lambda recover: client.add_comment(case_id, text, params["user_uuid"], recover=recover),
-                                posted)
-    except ApiError as err:
-        if not comments and err.status == 400:
-            client.get_case(case_id)  # NotFoundError naming the case when that was the reason
-        raise
-    if activity is None:
-        activity = posted()
-    if activity is None:
-        module.warn("The comment was added but could not be read back yet; the result shows what was sent.")
-        activity = predicted
-    return dict(changed=True, activity=activity, diff=dict(before={}, after=activity))
-
-
-def list_comments(client, case_id):
-    """Every comment on the case, newest first."""
-    ids, _total = client.find_activity_ids(case_id, COMMENT_FILTER, "activity.created_time.desc", limit=COMMENT_SCAN_LIMIT)
-    if not ids:
-        return []
-    activities, _missing = client.get_activities(ids)
-    return [a for a in activities if a.get("type") == "comment"]
+    falcon_comments.check_comment(text, params["user_uuid"])
+    changed, activity = falcon_comments.ensure_comment(module, client, params["case_id"], text, params["user_uuid"],
+                                                       params["allow_duplicates"])
+    return dict(changed=changed, activity=activity, diff=dict(before={} if changed else activity, after=activity))
 
 
 def module_kwargs():
