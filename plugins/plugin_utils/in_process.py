@@ -93,7 +93,8 @@ class InProcessModule:
     Results are shaped as AnsibleModule shapes them (``_return_formatted``):
     warnings and deprecations collected, the invocation added where the module
     would add it, and every value of a ``no_log`` option masked everywhere in
-    the result, booleans and None left alone.
+    the result, booleans and None left alone.  For case_attachment's downloads it
+    also carries AnsibleModule's own file methods (FILE_METHODS, lent below).
     """
 
     def __init__(self, name, params, no_log_values=(), check_mode=False, diff=False, verbosity=0, no_log=False,
