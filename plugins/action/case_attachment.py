@@ -7,7 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.caseops.desk.plugins.plugin_utils.in_process import action_for
+from ansible_collections.caseops.desk.plugins.plugin_utils import in_process
 
-# Downloads need AnsibleModule's file machinery (atomic_move, file attributes): they run as a module.
-ActionModule = action_for("case_attachment", in_process_when=lambda args: args.get("state") != "downloaded")
+# Downloads run in-process too, so they share the run's Falcon token: InProcessModule carries AnsibleModule's own file
+# methods (atomic_move, load_file_common_arguments, set_fs_attributes_if_different, add_path_info), so the file, its
+# mode, owner, SELinux context and attributes, and changed/diff come out as on the module path, whose process would
+# run on the controller as the same user.  Only an ansible-core without one of those methods sends downloads back to
+# the module path (docs/in_process.md).
+ActionModule = in_process.action_for(
+    "case_attachment", in_process_when=lambda args: args.get("state") != "downloaded" or not in_process.MISSING_FILE_METHODS)

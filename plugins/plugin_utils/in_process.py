@@ -29,7 +29,7 @@ import sys
 import traceback
 
 from ansible import constants as C
-from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS
+from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS, AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.errors import UnsupportedError
@@ -57,6 +57,23 @@ SWITCH_VARIABLE = "caseops_in_process"
 TOKEN_CACHE_VARIABLE = "caseops_token_cache"
 LOCAL_TRANSPORTS = ("local", "ansible.builtin.local", "ansible.legacy.local")
 
+# AnsibleModule's file machinery, reused as ansible-core ships it (2.16 - 2.21): what case_attachment's download
+# calls (sha256, atomic_move, load_file_common_arguments, set_fs_attributes_if_different, add_path_info for the result)
+# and what those call in turn.  They use only the attributes InProcessModule sets below, the process's umask, user and
+# SELinux context (the module process on the local connection has the same ones: same user, no become) and run_command
+# for lsattr/chattr (a child process; the parent's environment, signals and umask are left alone).
+FILE_METHODS = (
+    "load_file_common_arguments", "selinux_mls_enabled", "selinux_enabled", "selinux_initial_context",
+    "selinux_default_context", "selinux_context", "user_and_group", "find_mount_point", "is_special_selinux_path",
+    "set_default_selinux_context", "set_context_if_different", "set_owner_if_different", "set_group_if_different",
+    "set_mode_if_different", "set_attributes_if_different", "get_file_attributes", "_symbolic_mode_to_octal",
+    "_apply_operation_to_mode", "_get_octal_mode_from_symbolic_perms", "set_fs_attributes_if_different",
+    "set_file_attributes_if_different", "check_file_absent_if_check_mode", "add_path_info", "digest_from_file",
+    "sha1", "sha256", "cleanup", "atomic_move", "_unsafe_writes", "get_bin_path", "run_command", "_clean_args",
+)
+# Called by some cores' versions of the methods above only (2.16's run_command restores signal handlers in the child).
+OPTIONAL_FILE_METHODS = ("_restore_signal_handlers",)
+
 
 class ModuleExit(BaseException):
     """exit_json/fail_json ended the module; carries its result.
@@ -76,7 +93,8 @@ class InProcessModule:
     Results are shaped as AnsibleModule shapes them (``_return_formatted``):
     warnings and deprecations collected, the invocation added where the module
     would add it, and every value of a ``no_log`` option masked everywhere in
-    the result, booleans and None left alone.
+    the result, booleans and None left alone.  For case_attachment's downloads it
+    also carries AnsibleModule's own file methods (FILE_METHODS, lent below).
     """
 
     def __init__(self, name, params, no_log_values=(), check_mode=False, diff=False, verbosity=0, no_log=False,
@@ -92,6 +110,18 @@ class InProcessModule:
         self._inject_invocation = inject_invocation
         self.warnings = []
         self.deprecations = []
+        # What AnsibleModule's file methods (FILE_METHODS) read, set as AnsibleModule.__init__ sets them.
+        self._selinux_enabled = None
+        self._selinux_mls_enabled = None
+        self._selinux_initial_context = None
+        self._selinux_special_fs = list(C.DEFAULT_SELINUX_SPECIAL_FS)  # what the action sends as _ansible_selinux_special_fs
+        self._shell = None
+        self._clean = None
+        self.run_command_environ_update = {}
+        self.cleanup_files = []
+
+    def log(self, msg, log_args=None):
+        """AnsibleModule logs a failed command to the target's syslog; in-process the controller reports the task."""
 
     def warn(self, warning):
         if not (MODERN_CORE and warning in self.warnings):  # 2.19+ keeps each warning once, older cores every one
@@ -116,6 +146,8 @@ class InProcessModule:
         raise ModuleExit(self._formatted(kwargs))
 
     def _formatted(self, kwargs):
+        if not MISSING_FILE_METHODS:
+            self.add_path_info(kwargs)  # mode, owner, size ... of the file at 'path' or 'dest', as AnsibleModule adds them
         if self._inject_invocation:
             kwargs.setdefault("invocation", {"module_args": self.params})
         else:
@@ -128,6 +160,22 @@ class InProcessModule:
         kwargs = remove_values(kwargs, self.no_log_values)
         kwargs.update(preserved)
         return kwargs
+
+
+def _borrow_file_methods():
+    """Give InProcessModule AnsibleModule's own file methods; the names this ansible-core lacks (none for 2.16 - 2.21)."""
+    missing = []
+    for name in FILE_METHODS + OPTIONAL_FILE_METHODS:
+        method = vars(AnsibleModule).get(name)
+        if method is None:
+            if name in FILE_METHODS:
+                missing.append(name)
+            continue
+        setattr(InProcessModule, name, method)
+    return tuple(missing)
+
+
+MISSING_FILE_METHODS = _borrow_file_methods()
 
 
 def module_view(args):

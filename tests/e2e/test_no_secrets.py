@@ -24,13 +24,15 @@ def issued_falcon_tokens(control):
     return list(tokens) if isinstance(tokens, dict) else [t.get("access_token") for t in tokens]
 
 
-def test_no_secret_in_vvvv_output_or_log(playbook, control):
+def test_no_secret_in_vvvv_output_or_log(playbook, control, tmp_path):
     before = set(issued_falcon_tokens(control))
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
     # Through the environment: on the command line, -vvvv would echo it as part of ansible-playbook's own arguments.
     config = SandboxConfig()
     code, output, log_text = playbook("secrets.yml", extra_env={
         "E2E_WRONG_SECRET": WRONG_SECRET, "E2E_CLOUDFLARE_EMAIL": config["SANDBOX_CLOUDFLARE_EMAIL"],
-        "E2E_CLOUDFLARE_API_KEY": config["SANDBOX_CLOUDFLARE_API_KEY"]})
+        "E2E_CLOUDFLARE_API_KEY": config["SANDBOX_CLOUDFLARE_API_KEY"], "E2E_DOWNLOAD_DIR": str(downloads)})
     assert code == 0, output[-3000:]
     # The five expected failures are expected by failed_when (each names its message), so nothing is ignored.
     assert "ok=" in output and "failed=0" in output and "ignored=0" in output, output[-3000:]
@@ -46,6 +48,10 @@ def test_no_secret_in_vvvv_output_or_log(playbook, control):
     for secret in secrets:
         assert secret not in output, "a secret was printed at -vvvv"
         assert secret not in log_text, "a secret was written to the Ansible log"
+    # The download (in-process, with the run's token) wrote the attachment and nothing else next to it.
+    assert [p.name for p in downloads.iterdir()] == ["e2e-evidence.txt"]
+    assert (downloads / "e2e-evidence.txt").read_text() == "nothing secret here either"
+    assert "e2e-evidence.txt" in output and '"mode": "0600"' in output
     # The failures are explained, not hidden.
     assert "renew the falcon_auth token" in output
     assert "HTTP 403" in output

@@ -273,8 +273,12 @@ def test_a_module_that_cannot_be_imported_runs_as_a_module():
     assert action(cls).why_not_in_process({}).startswith("the module cannot be imported on the controller")
 
 
-def test_case_attachment_downloads_run_as_modules():
+def test_case_attachment_downloads_run_in_process(monkeypatch):
     from ansible_collections.caseops.desk.plugins.action.case_attachment import ActionModule
+    assert action(ActionModule, task=FakeTask(dict(state="downloaded"))).why_not_in_process({}) is None
+    assert action(ActionModule, task=FakeTask(dict(state="present"))).why_not_in_process({}) is None
+    # An ansible-core without one of AnsibleModule's file methods: downloads go back to the module path.
+    monkeypatch.setattr(in_process, "MISSING_FILE_METHODS", ("atomic_move",))
     assert action(ActionModule, task=FakeTask(dict(state="downloaded"))).why_not_in_process({}) \
         == "these options need the module path"
     assert action(ActionModule, task=FakeTask(dict(state="present"))).why_not_in_process({}) is None
