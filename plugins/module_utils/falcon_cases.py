@@ -30,6 +30,11 @@ CASE_TYPE_SHAPE = re.compile(r"^fc:[a-z0-9][a-z0-9_-]*$")
 OPEN_STATUSES = ("1", "2")
 CLOSED_STATUSES = ("3", "4")
 LINK_KEYS = {"detections": ("id", "url", "product"), "incidents": ("id", "url")}
+# Every published detection and incident ID format fits this (FIDELITY.md, Falcon F29); it refuses spaces, quotes and
+# stringified dictionaries before they reach the service.
+LINK_ID_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.-]*\Z")
+LINK_ID_EXAMPLES = {"detections": "ldt:0123456789abcdef0123456789abcdef:4711",
+                    "incidents": "inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210"}
 # No limit is published; ours, so an absurd title fails before sending (FIDELITY.md, Falcon F6).
 TITLE_MAX = 1000
 BODY_MAX = 100000
@@ -83,6 +88,9 @@ def linked_items(name, items):
                                     % (name, index, ", ".join(unknown), ", ".join(allowed)))
         if not isinstance(item.get("id"), str) or not item["id"].strip():
             raise InvalidInputError("%s[%d] needs an id." % (name, index))
+        if not LINK_ID_SHAPE.match(item["id"]):
+            raise InvalidInputError("%s[%d] is %r, which is not a Falcon ID: IDs hold only letters, digits and : _ . - "
+                                    "(for example %s)." % (name, index, item["id"], LINK_ID_EXAMPLES[name]))
         linked.append(dict((key, item[key]) for key in allowed if item.get(key) not in (None, "")))
     return linked
 
@@ -95,6 +103,7 @@ def requested_case(params, warn):
     check_length("title", title, TITLE_MAX)
     check_type(params["type"], warn)
     check_length("body", params["body"], BODY_MAX)
+    check_body(params["body"])
     if params["user_uuid"] is not None:
         falcon.check_user_uuid(params["user_uuid"])
     case = dict(title=title, type=params["type"])
@@ -110,7 +119,27 @@ def requested_case(params, warn):
     for name in ("user_uuid", "malware_submission_id", "recon_rule_type"):
         if params[name]:
             case[name] = params[name]
+    if params.get("match_detections") and not case.get("detections"):
+        raise InvalidInputError("match_detections needs at least one detection in detections: it makes an existing "
+                                "case count only if it holds every one of them.")
     return case
+
+
+def check_body(body):
+    """Refuse a body of only whitespace, and a Unit21 link line that names no Unit21 case (an empty body is unset)."""
+    if body and not body.strip():
+        raise InvalidInputError("body must not be only whitespace: it is the text CrowdStrike reads first.")
+    for line in re.findall(r"^%s.*$" % re.escape(UNIT21_LINK_LABEL), body or "", re.MULTILINE):
+        if not UNIT21_LINK_LINE.match(line):
+            raise InvalidInputError("body has the line %r, which names no Unit21 case: the line must be %r followed "
+                                    "by a unit21_id, a number of 1 or more (the falcon_message_center event source "
+                                    "reads it)." % (line.strip(), UNIT21_LINK_LABEL))
+
+
+def holds_detections(case, wanted):
+    """Whether ``case`` holds every detection of ``wanted`` (compared by ID, exactly)."""
+    held = set(item.get("id") for item in case.get("detections") or [] if isinstance(item, dict))
+    return all(item["id"] in held for item in wanted.get("detections") or [])
 
 
 def creation_request(wanted, reference):
@@ -258,7 +287,11 @@ def run_case(module, client):
 def _ensure_case(module, client, guard, wanted, reference):
     params = module.params
     candidates = cases_of(client, wanted, reference, params["match_filter"])
-    found, matches = pick_existing(candidates, params["match_status"])
+    counted = candidates
+    if params.get("match_detections"):
+        # Compared here, not in FQL: exact whatever ':' means on the service (FIDELITY.md, Falcon F1), any characters.
+        counted = [case for case in candidates if holds_detections(case, wanted)]
+    found, matches = pick_existing(counted, params["match_status"])
     if matches > 1:
         module.warn("%d cases have this title and type; returning the most recently created one (%s)."
                     % (matches, found["id"]))

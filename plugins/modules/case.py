@@ -83,7 +83,10 @@ options:
       - The text of the case.
       - Falcon - sent when the case is opened, followed by the reference line described above. Required to open a
         case; when a matching case already exists it is not needed. At most 100,000 characters (Falcon publishes no
-        limit; a longer body is refused before anything is sent).
+        limit; a longer body is refused before anything is sent). A body of only spaces is refused.
+      - "Falcon - a line C(caseops.desk unit21 case: <unit21_id>) links the case to a Unit21 case (the event source
+        C(caseops.desk.falcon_message_center) reads it back as C(event.falcon.unit21_id)); such a line must name a
+        number of 1 or more."
       - Unit21 - the case C(description), at most 1024 characters.
     type: str
     aliases: [content, description]
@@ -129,6 +132,14 @@ options:
     type: str
     choices: [any, open]
     default: any
+  match_detections:
+    description:
+      - Falcon only. Whether an existing case counts only if it holds every detection of O(detections) (compared by ID,
+        exactly, on the cases the search returns).
+      - With V(true), escalations of other detections under the same title and type are other cases, and a new case is
+        opened for these detections. Needs at least one detection in O(detections).
+    type: bool
+    default: false
   match_filter:
     description:
       - Falcon only. An extra FQL filter an existing case must also match to count, for example
@@ -535,11 +546,11 @@ from ansible_collections.caseops.desk.plugins.module_utils.create_guard import g
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
-               "match_filter", "comment", "attachments")
+               "match_filter", "match_detections", "comment", "attachments")
 UNIT21_ONLY = ("case_id", "unit21_id", "status", "disposition", "disposition_notes", "start_date", "end_date", "tags",
                "queue_id", "alerts", "events", "entities", "custom_data", "lists", "custom_data_mode")
 OPTION_OWNERS = dict([(name, ("falcon",)) for name in FALCON_ONLY] + [(name, ("unit21",)) for name in UNIT21_ONLY])
-OPTION_DEFAULTS = dict(match_status="any", lists="merge", custom_data_mode="merge")
+OPTION_DEFAULTS = dict(match_status="any", match_detections=False, lists="merge", custom_data_mode="merge")
 
 
 def run(module, client):
@@ -568,6 +579,7 @@ def module_kwargs():
         recon_rule_type=dict(type="str"),
         match_status=dict(type="str", choices=["any", "open"], default="any"),
         match_filter=dict(type="str"),
+        match_detections=dict(type="bool", default=False),
         comment=dict(type="str"),
         attachments=dict(type="list", elements="dict", options=dict(
             name=dict(type="str"),

@@ -169,3 +169,53 @@ def test_a_failure_after_the_case_was_opened_says_what_this_run_already_did():
     result, _module = run(api, comment="Contained.", attachments=FILES)
     assert result["changed"] and [f["uploaded"] for f in result["files"]] == [False, True]
     assert api.sent.count("CreateCase") == 0 and api.sent.count("AddComment") == 0
+
+
+def test_match_detections_keeps_escalations_of_other_detections_apart():
+    api = MessageCenterWithThreads()
+    first, _module = run(api, detections=["ldt:abc:1", "ldt:abc:2"], match_detections=True)
+    other, _module = run(api, detections=["ldt:abc:1", "ldt:abc:3"], match_detections=True)
+    assert first["changed"] and other["changed"] and other["case"]["id"] != first["case"]["id"]
+    # The order does not matter; IDs are compared exactly, and none goes into a search filter.
+    again, _module = run(api, detections=["ldt:abc:2", "ldt:abc:1"], match_detections=True)
+    assert not again["changed"] and again["case"]["id"] == first["case"]["id"]
+    assert not any("detections" in query for query in api.queries)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(detections=None, match_detections=True), "match_detections needs at least one detection in detections"),
+    (dict(body=" \n\t "), "body must not be only whitespace"),
+    (dict(body="Look.\n\ncaseops.desk unit21 case: 0"), "names no Unit21 case"),
+    (dict(body="Look.\ncaseops.desk unit21 case: -4"), "'caseops.desk unit21 case: -4'"),
+])
+def test_body_and_detection_rules_are_checked_before_any_request(params, message):
+    api = MessageCenterWithThreads()
+    with pytest.raises(InvalidInputError) as caught:
+        run(api, **params)
+    assert message in caught.value.msg
+    assert api.sent == []
+
+
+def test_a_body_linked_to_a_unit21_case_is_accepted():
+    result, _module = run(MessageCenterWithThreads(), body="Look.\n\ncaseops.desk unit21 case: 4711")
+    assert falcon_cases.linked_unit21_id(result["case"]["body"]) == 4711
+
+
+@pytest.mark.parametrize("detections, message", [
+    (["ldt:abc:1' or case.id:'x"], "detections[0] is \"ldt:abc:1' or case.id:'x\", which is not a Falcon ID"),
+    (["{'id': 'ldt:abc:1'}"], "which is not a Falcon ID: IDs hold only letters, digits and : _ . -"),
+    ([{"id": "ldt:abc 1"}], "detections[0] is 'ldt:abc 1'"),
+])
+def test_link_ids_of_another_shape_are_refused(detections, message):
+    api = MessageCenterWithThreads()
+    with pytest.raises(InvalidInputError) as caught:
+        run(api, detections=detections)
+    assert message in caught.value.msg
+    assert api.sent == []
+
+
+def test_link_ids_of_every_published_shape_are_sent():
+    ids = ["ldt:0123456789abcdef0123456789abcdef:4711", "abcdef0123456789abcdef0123456789:ind:fedcba9876543210:1-2-3_x.y"]
+    result, _module = run(MessageCenterWithThreads(), detections=ids,
+                          incidents=["inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210"])
+    assert [d["id"] for d in result["case"]["detections"]] == ids
