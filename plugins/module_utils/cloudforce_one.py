@@ -292,14 +292,19 @@ class CloudforceOneClient:
         body = dict((k, v) for k, v in given if v is not None)
         return [normalize_request(item) for item in self._list(["requests"], body, page_size)]
 
-    def get_request(self, request_id):
-        """The full request, or None when it does not exist."""
+    def get_request(self, request_id, listed=None):
+        """The full request, or None when it does not exist.
+
+        ``listed``: the request's list item when the caller has just listed it (no write in between), whose priority
+        stands in for a full record's unreadable one (a date-time, notes 1.5) without listing again.
+        """
         try:
             record = normalize_request(self.call("GET", ["requests", request_id]))
         except NotFoundError:
             return None
         if record["priority"] is None:
-            record["priority"] = self._listed_priority(record)
+            known = (listed or {}).get("priority") if (listed or {}).get("id") == record["id"] else None
+            record["priority"] = known or self._listed_priority(record)
         return record
 
     def _listed_priority(self, record):

@@ -150,6 +150,24 @@ message:
       description: Whether Cloudforce One counts the message as a follow-on request.
       type: bool
       sample: false
+messages:
+  description:
+    - The request's messages after the task (predicted, in check mode), in the order the look-up listed them, with
+      this task's change applied: the posted message at the end, the edited one in its place, the deleted ones left
+      out.
+    - Saves reading the thread again right after this task, for example with
+      O(caseops.desk.request_message_info#module:request_message_info.known_messages). Messages others post after the
+      look-up are not in it.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - id: 42
+      author: analyst@example.com
+      content: Can you share the indicators you found for this campaign?
+      created: "2026-11-26T09:30:00.000000Z"
+      updated: "2026-11-26T09:30:00.000000Z"
+      is_follow_on_request: false
 deleted_ids:
   description: The IDs of the messages deleted (or that would be, in check mode).
   returned: O(state=absent)
@@ -201,16 +219,16 @@ def _present(module, client, request_id, content, message_id, messages, guard):
             raise InvalidInputError("Message %d is not on request %s, so it cannot be edited; leave out message_id to "
                                     "post a new message." % (message_id, request_id))
         if same_text(current["content"], content):
-            return _result(False, current, current)
+            return _result(False, current, current, messages)
         wanted = dict(current, content=content)
         if not module.check_mode:
             wanted = client.update_message(request_id, message_id, content)
-        return _result(True, current, wanted)
+        return _result(True, current, wanted, [wanted if m is current else m for m in messages])
 
     same = [m for m in messages if same_text(m["content"], content)]
     if same and not module.params["allow_duplicates"]:
         oldest = pick_oldest(same, "messages with this content on request %s" % request_id, module.warn)
-        return _result(False, oldest, oldest)
+        return _result(False, oldest, oldest, messages)
     if module.check_mode:
         posted = dict(id=None, author=getattr(client, "email", None), content=content, created=None, updated=None,
                       is_follow_on_request=False)
@@ -218,7 +236,7 @@ def _present(module, client, request_id, content, message_id, messages, guard):
         # A repeat posted on purpose (allow_duplicates) is told apart from the ones already there.
         find = client.new_message_finder(request_id, content, known_ids=[m["id"] for m in same])
         posted = guard.create(lambda recover: client.create_message(request_id, content, recover=recover), find)
-    return _result(True, None, posted)
+    return _result(True, None, posted, messages + [posted])
 
 
 def _absent(module, client, request_id, content, message_id, messages):
@@ -230,7 +248,7 @@ def _absent(module, client, request_id, content, message_id, messages):
         for message in doomed:
             client.delete_message(request_id, message["id"])
     first = doomed[0] if doomed else None
-    result = _result(bool(doomed), first, None)
+    result = _result(bool(doomed), first, None, [m for m in messages if m not in doomed])
     result["message"] = first
     result["deleted_ids"] = [m["id"] for m in doomed]
     return result
@@ -243,8 +261,10 @@ def _by_id(messages, message_id):
     return None
 
 
-def _result(changed, before, after):
-    return dict(changed=changed, message=after, diff=dict(before=before or {}, after=after or {}))
+def _result(changed, before, after, messages):
+    """``messages``: the thread as listed with this task's change applied (RV messages), so that a caller need not
+    list it again."""
+    return dict(changed=changed, message=after, messages=messages, diff=dict(before=before or {}, after=after or {}))
 
 
 def module_kwargs():
