@@ -307,3 +307,22 @@ def test_normalisation():
     record = cloudforce_one.normalize_request({"id": RID, "request": "Victomology", "priority": "High"})
     assert record["request_type"] == "Victomology" and record["priority"] == "high" and "request" not in record
     assert cloudforce_one.normalize_request({"priority": "2022-04-01T05:20:00Z"})["priority"] is None
+
+
+def test_finding_a_message_by_id_stops_at_its_page(server):
+    server.script = [ok([message(1), message(2)]), ok([message(3)]), ok([])]
+    assert client(server).find_message(RID, 3, page_size=2)["id"] == 3
+    # Page 2 is short and has it: no empty page after it.
+    assert [body(r)["page"] for r in server.requests] == [1, 2]
+
+
+def test_finding_a_message_on_a_short_first_page_takes_one_request(server):
+    server.script = [ok([message(1), message(2)]), ok([])]
+    assert client(server).find_message(RID, 1)["content"] == "hello"
+    assert len(server.requests) == 1
+
+
+def test_a_message_not_on_the_request_is_none_after_the_whole_thread(server):
+    server.script = [ok([message(1), message(2)]), ok([])]
+    assert client(server).find_message(RID, 9) is None
+    assert len(server.requests) == 2

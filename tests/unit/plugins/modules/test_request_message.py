@@ -33,6 +33,7 @@ def client():
     made = mock.create_autospec(CloudforceOneClient, instance=True)
     made.email = None
     made.list_messages.return_value = [msg(1, "first"), msg(2, "hello"), msg(3, "hello")]
+    made.find_message.side_effect = lambda rid, mid: next((m for m in made.list_messages.return_value if m["id"] == mid), None)
     return made
 
 
@@ -79,7 +80,9 @@ def test_edit_by_id_only_when_content_differs(client):
     result = request_message.run(module_with(content="changed", message_id=1), client)
     client.update_message.assert_called_once_with(RID, 1, "changed")
     assert result["diff"]["before"]["content"] == "first" and result["diff"]["after"]["content"] == "changed"
-    assert result["messages"] == [msg(1, "changed"), msg(2, "hello"), msg(3, "hello")]
+    # By id, only that message is looked for (the listing stops at its page), so no thread is returned.
+    assert client.find_message.call_args_list == [mock.call(RID, 1)] * 2 and "messages" not in result
+    client.list_messages.assert_not_called()
 
 
 def test_edit_in_check_mode_sends_nothing(client):
@@ -109,9 +112,15 @@ def test_absent_by_id_when_gone_is_unchanged(client):
 
 def test_absent_in_check_mode_deletes_nothing(client):
     result = request_message.run(module_with(check_mode=True, message_id=1, state="absent"), client)
-    assert result["changed"] and result["deleted_ids"] == [1]
-    assert [m["id"] for m in result["messages"]] == [2, 3]
+    assert result["changed"] and result["deleted_ids"] == [1] and result["message"]["id"] == 1
     client.delete_message.assert_not_called()
+
+
+def test_absent_by_id_deletes_that_message_whatever_content_says(client):
+    result = request_message.run(module_with(message_id=2, content="something else", state="absent"), client)
+    assert result["changed"] and result["deleted_ids"] == [2]
+    client.delete_message.assert_called_once_with(RID, 2)
+    client.list_messages.assert_not_called()
 
 
 @pytest.mark.parametrize("params, text", [
