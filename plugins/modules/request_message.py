@@ -153,8 +153,7 @@ message:
 messages:
   description:
     - The request's messages after the task (predicted, in check mode), in the order the look-up listed them, with
-      this task's change applied: the posted message at the end, the edited one in its place, the deleted ones left
-      out.
+      this task's change applied (the posted message at the end, the deleted ones left out).
     - Saves reading the thread again right after this task, for example with
       O(caseops.desk.request_message_info#module:request_message_info.known_messages). Messages others post after the
       look-up are not in it.
