@@ -155,7 +155,7 @@ messages:
     - The request's messages after the task (predicted, in check mode), in the order the look-up listed them, with
       this task's change applied (the posted message at the end, the deleted ones left out).
     - Saves reading the thread again right after this task, for example with
-      O(caseops.desk.request_message_info#module:request_message_info.known_messages). Messages others post after the
+      O(caseops.desk.request_message_info#module:known_messages). Messages others post after the
       look-up are not in it.
   returned: without O(message_id) (with it, the look-up stops at the page that has the message)
   type: list

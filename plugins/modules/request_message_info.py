@@ -58,7 +58,7 @@ options:
   known_messages:
     description:
       - The request's messages as an earlier task of the play has just read them, for example
-        RV(caseops.desk.request_message#module:request_message.messages). Each needs at least C(id) and C(created)
+        RV(caseops.desk.request_message#module:messages). Each needs at least C(id) and C(created)
         (and C(updated) with O(sort_by=updated)).
       - When given, nothing is sent to the API. These messages are filtered by O(after) and O(before) (both exclusive)
         and sorted by O(sort_by) and O(sort_order), messages with the same time keeping their order, as a listing
