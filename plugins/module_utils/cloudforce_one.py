@@ -210,8 +210,8 @@ class CloudforceOneClient:
         return self.call("GET", ["requests", "constants"]) or {}
 
     # -- paging ------------------------------------------------------------------------
-    def _list(self, parts, body, page_size):
-        """Every item of a POST list, page by page.
+    def _list(self, parts, body, page_size, until=None):
+        """Every item of a POST list, page by page (with ``until``, up to the first page with an item it accepts).
 
         Where a listing ends (FIDELITY.md, Cloudforce One C2): these lists carry
         no ``result_info`` in the spec, and the service may serve fewer items
@@ -242,6 +242,8 @@ class CloudforceOneClient:
             items.extend(fresh)
             if not fresh or len(result) < full_page or _says_last(info, page, len(items)):
                 return items
+            if until is not None and any(until(item) for item in fresh):
+                return items
             full_page = max(full_page, len(result))
             page += 1
 
@@ -251,6 +253,16 @@ class CloudforceOneClient:
         body = dict((k, v) for k, v in given if v is not None)
         items = self._list(["requests", request_id, "message"], body, page_size)
         return [normalize_message(item) for item in items]
+
+    def find_message(self, request_id, message_id, page_size=DEFAULT_PAGE_SIZE):
+        """The message with this id, or None; the listing stops at the page that has it (there is no single-message
+        read), so a message on the last page costs no empty page after it."""
+        items = self._list(["requests", request_id, "message"], {}, page_size,
+                           until=lambda item: isinstance(item, dict) and str(item.get("id")) == str(message_id))
+        for message in (normalize_message(item) for item in items):
+            if message["id"] == message_id:
+                return message
+        return None
 
     def new_message_finder(self, request_id, content, known_ids=()):
         """A look-up for a message we posted: this content, not among ``known_ids``, by us when we know who we are.
@@ -292,14 +304,19 @@ class CloudforceOneClient:
         body = dict((k, v) for k, v in given if v is not None)
         return [normalize_request(item) for item in self._list(["requests"], body, page_size)]
 
-    def get_request(self, request_id):
-        """The full request, or None when it does not exist."""
+    def get_request(self, request_id, listed=None):
+        """The full request, or None when it does not exist.
+
+        ``listed``: the request's list item when the caller has just listed it (no write in between), whose priority
+        stands in for a full record's unreadable one (a date-time, notes 1.5) without listing again.
+        """
         try:
             record = normalize_request(self.call("GET", ["requests", request_id]))
         except NotFoundError:
             return None
         if record["priority"] is None:
-            record["priority"] = self._listed_priority(record)
+            known = (listed or {}).get("priority") if (listed or {}).get("id") == record["id"] else None
+            record["priority"] = known or self._listed_priority(record)
         return record
 
     def _listed_priority(self, record):

@@ -216,8 +216,8 @@ def run(module, client):
         if not present:
             return _absent(module, client, matches)
         oldest = pick_oldest(matches, "requests with the summary %r and type %r" % (summary, request_type), module.warn)
-        # A list item has no content; the full record is needed to compare it.
-        current = client.get_request(oldest["id"]) if oldest else None
+        # A list item has no content; the full record is needed to compare it (and to return it).
+        current = client.get_request(oldest["id"], listed=oldest) if oldest else None
         return _present(module, client, None, current, wanted, guard)
 
 

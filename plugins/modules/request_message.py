@@ -21,7 +21,7 @@ description:
   - Content is compared without leading and trailing whitespace and with line endings unified, so the trailing newline
     of a YAML block scalar, or a service that trims what it stores, does not make it another message.
   - Every run lists the request's messages first (the API has no call that reads one message), so a run that changes
-    nothing sends only list requests.
+    nothing sends only list requests. With O(message_id), the listing stops at the page that has the message.
 author:
   - caseops.desk maintainers (@caseops)
 options:
@@ -150,6 +150,23 @@ message:
       description: Whether Cloudforce One counts the message as a follow-on request.
       type: bool
       sample: false
+messages:
+  description:
+    - The request's messages after the task (predicted, in check mode), in the order the look-up listed them, with
+      this task's change applied (the posted message at the end, the deleted ones left out).
+    - Saves reading the thread again right after this task, for example with
+      O(caseops.desk.request_message_info#module:known_messages). Messages others post after the
+      look-up are not in it.
+  returned: without O(message_id) (with it, the look-up stops at the page that has the message)
+  type: list
+  elements: dict
+  sample:
+    - id: 42
+      author: analyst@example.com
+      content: Can you share the indicators you found for this campaign?
+      created: "2026-11-26T09:30:00.000000Z"
+      updated: "2026-11-26T09:30:00.000000Z"
+      is_follow_on_request: false
 deleted_ids:
   description: The IDs of the messages deleted (or that would be, in check mode).
   returned: O(state=absent)
@@ -186,31 +203,37 @@ def run(module, client):
     what = "a message with this content on Cloudforce One request %s" % request_id
     guard = CreateGuard.for_module(module, "Cloudforce One", account_of(client),
                                    ("message", request_id, normalized_text(content)), what)
+    if message_id is not None:
+        # Ids are unique: the listing stops at the page with this one.
+        current = client.find_message(request_id, message_id)
+        if present:
+            return _edit(module, client, request_id, content, message_id, current)
+        return _absent(module, client, request_id, None, [current] if current else None)
     # Look up, then post, one run at a time per request and content.
     with guard.serialised(posting and not module.check_mode):
         messages = client.list_messages(request_id)
         if present:
-            return _present(module, client, request_id, content, message_id, messages, guard)
-    return _absent(module, client, request_id, content, message_id, messages)
+            return _present(module, client, request_id, content, messages, guard)
+    return _absent(module, client, request_id, content, messages)
 
 
-def _present(module, client, request_id, content, message_id, messages, guard):
-    if message_id is not None:
-        current = _by_id(messages, message_id)
-        if current is None:
-            raise InvalidInputError("Message %d is not on request %s, so it cannot be edited; leave out message_id to "
-                                    "post a new message." % (message_id, request_id))
-        if same_text(current["content"], content):
-            return _result(False, current, current)
-        wanted = dict(current, content=content)
-        if not module.check_mode:
-            wanted = client.update_message(request_id, message_id, content)
-        return _result(True, current, wanted)
+def _edit(module, client, request_id, content, message_id, current):
+    if current is None:
+        raise InvalidInputError("Message %d is not on request %s, so it cannot be edited; leave out message_id to "
+                                "post a new message." % (message_id, request_id))
+    if same_text(current["content"], content):
+        return _result(False, current, current)
+    wanted = dict(current, content=content)
+    if not module.check_mode:
+        wanted = client.update_message(request_id, message_id, content)
+    return _result(True, current, wanted)
 
+
+def _present(module, client, request_id, content, messages, guard):
     same = [m for m in messages if same_text(m["content"], content)]
     if same and not module.params["allow_duplicates"]:
         oldest = pick_oldest(same, "messages with this content on request %s" % request_id, module.warn)
-        return _result(False, oldest, oldest)
+        return _result(False, oldest, oldest, messages)
     if module.check_mode:
         posted = dict(id=None, author=getattr(client, "email", None), content=content, created=None, updated=None,
                       is_follow_on_request=False)
@@ -218,33 +241,29 @@ def _present(module, client, request_id, content, message_id, messages, guard):
         # A repeat posted on purpose (allow_duplicates) is told apart from the ones already there.
         find = client.new_message_finder(request_id, content, known_ids=[m["id"] for m in same])
         posted = guard.create(lambda recover: client.create_message(request_id, content, recover=recover), find)
-    return _result(True, None, posted)
+    return _result(True, None, posted, messages + [posted])
 
 
-def _absent(module, client, request_id, content, message_id, messages):
-    if message_id is not None:
-        doomed = [m for m in messages if m["id"] == message_id]
-    else:
-        doomed = [m for m in messages if same_text(m["content"], content)]
+def _absent(module, client, request_id, content, messages):
+    """Delete ``messages`` matching ``content`` (or, with None as content, the message found by id in them)."""
+    doomed = [m for m in messages or [] if content is None or same_text(m["content"], content)]
     if not module.check_mode:
         for message in doomed:
             client.delete_message(request_id, message["id"])
     first = doomed[0] if doomed else None
-    result = _result(bool(doomed), first, None)
+    result = _result(bool(doomed), first, None, None if content is None else [m for m in messages if m not in doomed])
     result["message"] = first
     result["deleted_ids"] = [m["id"] for m in doomed]
     return result
 
 
-def _by_id(messages, message_id):
-    for message in messages:
-        if message["id"] == message_id:
-            return message
-    return None
-
-
-def _result(changed, before, after):
-    return dict(changed=changed, message=after, diff=dict(before=before or {}, after=after or {}))
+def _result(changed, before, after, messages=None):
+    """``messages``: the whole thread as listed, with this task's change applied (RV messages), so that a caller
+    need not list it again; None where only the message with an id was looked for."""
+    result = dict(changed=changed, message=after, diff=dict(before=before or {}, after=after or {}))
+    if messages is not None:
+        result["messages"] = messages
+    return result
 
 
 def module_kwargs():

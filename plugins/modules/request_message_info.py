@@ -55,6 +55,18 @@ options:
         that refuses a large page says so with an error, and one that silently serves fewer is paged through.
     type: int
     default: 50
+  known_messages:
+    description:
+      - The request's messages as an earlier task of the play has just read them, for example
+        RV(caseops.desk.request_message#module:messages). Each needs at least C(id) and C(created)
+        (and C(updated) with O(sort_by=updated)).
+      - When given, nothing is sent to the API. These messages are filtered by O(after) and O(before) (both exclusive)
+        and sorted by O(sort_by) and O(sort_order), messages with the same time keeping their order, as a listing
+        would return them. O(page_size) is not used.
+      - Saves listing a thread again right after it was read. Messages posted since that read are not among them, so
+        list again (leave this out) when that matters, for example after posting a message of your own.
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.cloudforce_one
@@ -84,6 +96,18 @@ EXAMPLES = r"""
     after: "2026-01-01"
     sort_by: updated
     sort_order: desc
+
+- name: Post a follow-up once (the module lists the thread to find it)
+  caseops.desk.request_message:
+    request_id: "{{ rfi.request.id }}"
+    content: Any update?
+  register: followup
+
+- name: The thread since the last run, from what the task above read (no request when nothing was posted)
+  caseops.desk.request_message_info:
+    request_id: "{{ rfi.request.id }}"
+    after: "{{ cursor }}"
+    known_messages: "{{ followup.messages if followup is not changed else omit }}"
 
 - name: Replies from the Cloudforce One team only
   ansible.builtin.debug:
@@ -125,7 +149,9 @@ messages:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.caseops.desk.plugins.module_utils import cloudforce_one
+from ansible_collections.caseops.desk.plugins.module_utils import moments
 from ansible_collections.caseops.desk.plugins.module_utils.args import connection_argument_spec
+from ansible_collections.caseops.desk.plugins.module_utils.errors import InvalidInputError
 from ansible_collections.caseops.desk.plugins.module_utils.runner import run_module
 
 
@@ -134,9 +160,38 @@ def run(module, client):
     request_id = cloudforce_one.check_request_id(params["request_id"])
     after, before = cloudforce_one.time_window(params, "after", "before")
     page_size = cloudforce_one.check_page_size(params["page_size"])
+    if params["known_messages"] is not None:
+        return dict(changed=False, messages=_select(params["known_messages"], after, before, params["sort_by"],
+                                                    params["sort_order"]))
     messages = client.list_messages(request_id, after=after, before=before, sort_by=params["sort_by"],
                                     sort_order=params["sort_order"], page_size=page_size)
     return dict(changed=False, messages=messages)
+
+
+def _select(known, after, before, sort_by, sort_order):
+    """The known messages a listing with these filters would return, without asking the API.
+
+    Bounds are exclusive: whether the API's are is not documented (FIDELITY.md, Cloudforce One C12), and exclusive
+    means a cursor taken from the last message does not return it again. Ties keep the given order, the order the
+    thread was listed in.
+    """
+    after = moments.parse_moment(after, "after")
+    before = moments.parse_moment(before, "before")
+    keyed = []
+    for index, item in enumerate(known):
+        if not isinstance(item, dict) or item.get("id") is None:
+            raise InvalidInputError("known_messages[%d] must be a message with at least id and created, as "
+                                    "request_message returns it, got %r." % (index, item))
+        created = moments.parse_moment(item.get("created"), "known_messages[%d].created" % index)
+        key = created if sort_by == "created" else moments.parse_moment(item.get(sort_by), "known_messages[%d].%s" % (index, sort_by))
+        if created is None or key is None:
+            raise InvalidInputError("known_messages[%d] (message %s) has no %s date-time: pass messages as the API "
+                                    "lists them, not a message predicted in check mode."
+                                    % (index, item.get("id"), "created" if created is None else sort_by))
+        if (after is None or created > after) and (before is None or created < before):
+            keyed.append((key, cloudforce_one.normalize_message(item)))
+    ordered = sorted(keyed, key=lambda pair: pair[0], reverse=sort_order == "desc")
+    return [message for _key, message in ordered]
 
 
 def module_kwargs():
@@ -149,6 +204,7 @@ def module_kwargs():
         sort_by=dict(type="str", choices=cloudforce_one.SORT_FIELDS, default="created"),
         sort_order=dict(type="str", choices=cloudforce_one.SORT_ORDERS, default="asc"),
         page_size=dict(type="int", default=cloudforce_one.DEFAULT_PAGE_SIZE),
+        known_messages=dict(type="list", elements="dict"),
     )
     return dict(argument_spec=argument_spec, supports_check_mode=True)
 

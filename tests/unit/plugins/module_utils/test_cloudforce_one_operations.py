@@ -209,6 +209,24 @@ def test_priority_given_as_a_date_time_is_read_from_the_list(server):
     assert window["request_type"] == "Victomology"
 
 
+def test_priority_given_as_a_date_time_comes_from_the_list_item_just_read(server):
+    item = {"id": RID, "summary": "DoS", "request": "Victomology", "priority": "2022-04-01T05:20:00Z", "tlp": "clear",
+            "status": "open", "created": "2026-03-04T05:06:07.500000Z", "updated": "2026-03-04T05:06:07Z", "content": "q"}
+    server.script = [ok(item)]
+    listed = cloudforce_one.normalize_request(dict(item, priority="high"))
+    assert client(server).get_request(RID, listed=listed)["priority"] == "high"
+    assert [r["method"] for r in server.requests] == ["GET"]
+
+
+def test_a_list_item_of_another_request_is_not_used(server):
+    item = {"id": RID, "summary": "DoS", "request": "Victomology", "priority": "2022-04-01T05:20:00Z", "tlp": "clear",
+            "status": "open", "created": "2026-03-04T05:06:07.500000Z", "updated": "2026-03-04T05:06:07Z", "content": "q"}
+    server.script = [ok(item), ok([dict(item, priority="urgent")])]
+    other = dict(cloudforce_one.normalize_request(item), id="00000000-0000-4000-8000-000000000000", priority="high")
+    assert client(server).get_request(RID, listed=other)["priority"] == "urgent"
+    assert [r["method"] for r in server.requests][:2] == ["GET", "POST"]  # the listing by creation time
+
+
 def test_missing_request_is_none(server):
     server.script = [Answer(404, {"success": False, "errors": [{"code": 10433, "message": "request not found"}],
                                   "messages": [], "result": None})]
@@ -289,3 +307,22 @@ def test_normalisation():
     record = cloudforce_one.normalize_request({"id": RID, "request": "Victomology", "priority": "High"})
     assert record["request_type"] == "Victomology" and record["priority"] == "high" and "request" not in record
     assert cloudforce_one.normalize_request({"priority": "2022-04-01T05:20:00Z"})["priority"] is None
+
+
+def test_finding_a_message_by_id_stops_at_its_page(server):
+    server.script = [ok([message(1), message(2)]), ok([message(3)]), ok([])]
+    assert client(server).find_message(RID, 3, page_size=2)["id"] == 3
+    # Page 2 is short and has it: no empty page after it.
+    assert [body(r)["page"] for r in server.requests] == [1, 2]
+
+
+def test_finding_a_message_on_a_short_first_page_takes_one_request(server):
+    server.script = [ok([message(1), message(2)]), ok([])]
+    assert client(server).find_message(RID, 1)["content"] == "hello"
+    assert len(server.requests) == 1
+
+
+def test_a_message_not_on_the_request_is_none_after_the_whole_thread(server):
+    server.script = [ok([message(1), message(2)]), ok([])]
+    assert client(server).find_message(RID, 9) is None
+    assert len(server.requests) == 2

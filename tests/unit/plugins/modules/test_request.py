@@ -112,7 +112,7 @@ def test_duplicates_use_the_oldest_and_warn(client):
     client.get_request.return_value = oldest
     module = module_with(content="q")
     result = request.run(module, client)
-    client.get_request.assert_called_once_with(RID)
+    client.get_request.assert_called_once_with(RID, listed=oldest)
     assert result["changed"] is False and result["request"] == oldest
     warning = module.warn.call_args[0][0]
     assert "2 objects are requests with the summary 'DoS'" in warning and newer["id"] in warning and "oldest, %s" % RID in warning

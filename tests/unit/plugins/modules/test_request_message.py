@@ -33,6 +33,7 @@ def client():
     made = mock.create_autospec(CloudforceOneClient, instance=True)
     made.email = None
     made.list_messages.return_value = [msg(1, "first"), msg(2, "hello"), msg(3, "hello")]
+    made.find_message.side_effect = lambda rid, mid: next((m for m in made.list_messages.return_value if m["id"] == mid), None)
     return made
 
 
@@ -42,6 +43,9 @@ def test_identical_content_is_unchanged_and_returns_the_oldest_with_a_warning(cl
     assert result["changed"] is False and result["message"]["id"] == 2
     assert "2 objects are messages with this content" in module.warn.call_args[0][0]
     client.create_message.assert_not_called()
+    # The thread as listed, so that a later task need not list it again.
+    assert result["messages"] == [msg(1, "first"), msg(2, "hello"), msg(3, "hello")]
+    assert client.list_messages.call_count == 1
 
 
 def test_new_content_is_posted(client):
@@ -51,6 +55,8 @@ def test_new_content_is_posted(client):
     client.new_message_finder.assert_called_once_with(RID, "new", known_ids=[])
     assert result["changed"] and result["message"]["id"] == 4
     assert result["diff"] == dict(before={}, after=msg(4, "new"))
+    assert [m["id"] for m in result["messages"]] == [1, 2, 3, 4]
+    assert client.list_messages.call_count == 1
 
 
 def test_a_deliberate_repeat_tells_recovery_which_copies_are_old(client):
@@ -64,6 +70,7 @@ def test_a_deliberate_repeat_tells_recovery_which_copies_are_old(client):
 def test_check_mode_predicts_the_post(client):
     result = request_message.run(module_with(check_mode=True, content="new"), client)
     assert result["changed"] and result["message"]["content"] == "new" and result["message"]["id"] is None
+    assert result["messages"][:3] == client.list_messages.return_value and result["messages"][3] == result["message"]
     client.create_message.assert_not_called()
 
 
@@ -73,6 +80,9 @@ def test_edit_by_id_only_when_content_differs(client):
     result = request_message.run(module_with(content="changed", message_id=1), client)
     client.update_message.assert_called_once_with(RID, 1, "changed")
     assert result["diff"]["before"]["content"] == "first" and result["diff"]["after"]["content"] == "changed"
+    # By id, only that message is looked for (the listing stops at its page), so no thread is returned.
+    assert client.find_message.call_args_list == [mock.call(RID, 1)] * 2 and "messages" not in result
+    client.list_messages.assert_not_called()
 
 
 def test_edit_in_check_mode_sends_nothing(client):
@@ -91,6 +101,7 @@ def test_absent_by_content_deletes_every_copy(client):
     result = request_message.run(module_with(content="hello", state="absent"), client)
     assert client.delete_message.call_args_list == [mock.call(RID, 2), mock.call(RID, 3)]
     assert result["changed"] and result["deleted_ids"] == [2, 3] and result["message"]["id"] == 2
+    assert result["messages"] == [msg(1, "first")]
 
 
 def test_absent_by_id_when_gone_is_unchanged(client):
@@ -101,8 +112,15 @@ def test_absent_by_id_when_gone_is_unchanged(client):
 
 def test_absent_in_check_mode_deletes_nothing(client):
     result = request_message.run(module_with(check_mode=True, message_id=1, state="absent"), client)
-    assert result["changed"] and result["deleted_ids"] == [1]
+    assert result["changed"] and result["deleted_ids"] == [1] and result["message"]["id"] == 1
     client.delete_message.assert_not_called()
+
+
+def test_absent_by_id_deletes_that_message_whatever_content_says(client):
+    result = request_message.run(module_with(message_id=2, content="something else", state="absent"), client)
+    assert result["changed"] and result["deleted_ids"] == [2]
+    client.delete_message.assert_called_once_with(RID, 2)
+    client.list_messages.assert_not_called()
 
 
 @pytest.mark.parametrize("params, text", [

@@ -19,7 +19,8 @@ RID = "f174e90a-fafe-4643-bbbc-4a0ed4fc8415"
 
 
 def module_with(**params):
-    defaults = dict(request_id=RID, after=None, before=None, sort_by="created", sort_order="asc", page_size=50)
+    defaults = dict(request_id=RID, after=None, before=None, sort_by="created", sort_order="asc", page_size=50,
+                    known_messages=None)
     defaults.update(params)
     return mock.Mock(params=defaults, check_mode=False)
 
@@ -49,5 +50,60 @@ def test_dates_are_converted_and_passed_on(client):
 def test_bad_input_is_refused_before_any_call(client, params, text):
     with pytest.raises(InvalidInputError) as caught:
         request_message_info.run(module_with(**params), client)
+    assert text in caught.value.msg
+    assert client.method_calls == []
+
+
+def message(mid, created, updated=None, author="analyst@example.com"):
+    return dict(id=mid, author=author, content="m%d" % mid, created=created, updated=updated or created,
+                is_follow_on_request=False)
+
+
+THREAD = [message(1, "2026-11-26T09:00:00.000000Z", "2026-11-26T11:00:00.000000Z"),
+          message(2, "2026-11-26T10:00:00.000000Z"),
+          message(3, "2026-11-26T10:00:00.000000Z"),
+          message(4, "2026-11-26T10:30:00.500000Z")]
+
+
+def ids(result):
+    return [m["id"] for m in result["messages"]]
+
+
+def test_known_messages_are_filtered_and_sorted_without_a_request(client):
+    # Exclusive bounds, in any zone: the cursor's own message (1) and the one at before (4) are left out.
+    result = request_message_info.run(module_with(known_messages=THREAD, after="2026-11-26T10:00:00+01:00",
+                                                  before="2026-11-26T10:30:00.5Z"), client)
+    assert ids(result) == [2, 3]
+    assert result["changed"] is False
+    assert client.method_calls == []
+
+
+@pytest.mark.parametrize("sort_by, sort_order, expected", [
+    ("created", "asc", [1, 2, 3, 4]),
+    ("created", "desc", [4, 2, 3, 1]),  # the same time keeps the listed order
+    ("updated", "asc", [2, 3, 4, 1]),
+])
+def test_known_messages_are_sorted_as_asked(client, sort_by, sort_order, expected):
+    shuffled = [THREAD[3], THREAD[0], THREAD[1], THREAD[2]]
+    result = request_message_info.run(module_with(known_messages=shuffled, sort_by=sort_by, sort_order=sort_order),
+                                      client)
+    assert ids(result) == expected
+    assert result["messages"][0] == next(m for m in THREAD if m["id"] == expected[0])
+    assert client.method_calls == []
+
+
+def test_known_messages_may_be_empty(client):
+    assert request_message_info.run(module_with(known_messages=[]), client) == dict(changed=False, messages=[])
+    assert client.method_calls == []
+
+
+@pytest.mark.parametrize("known, text", [
+    ([{"content": "x", "created": "2026-11-26T09:00:00Z"}], "known_messages[0] must be a message with at least id"),
+    ([THREAD[0], message(9, None)], "known_messages[1] (message 9) has no created date-time"),
+    ([message(9, "yesterday")], "known_messages[0].created must be a date or date-time"),
+])
+def test_bad_known_messages_are_refused_before_any_call(client, known, text):
+    with pytest.raises(InvalidInputError) as caught:
+        request_message_info.run(module_with(known_messages=known), client)
     assert text in caught.value.msg
     assert client.method_calls == []
