@@ -33,6 +33,9 @@ CREATES = {
     "case_activity": ("POST", r"^/message-center/entities/case-activity/v1$", "CaseAddActivity"),
     "case": ("POST", r"^/message-center/entities/case/v2$", "CreateCaseV2"),
     "case_attachment": ("POST", r"^/message-center/entities/case-attachment/v1$", "CaseAddAttachment"),
+    # One case task with a comment and a file: each of the three writes is slowed, each guarded on its own.
+    "case_with_extras": ("POST", r"^/message-center/entities/(case/v2|case-activity/v1|case-attachment/v1)$",
+                         ("CreateCaseV2", "CaseAddActivity", "CaseAddAttachment")),
 }
 
 
@@ -69,8 +72,9 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
         case = {"title": tag, "type": "fc:contact", "body": "A case for parallel comments and files."}
         extra_vars["case_id"] = control("POST", "/_sandbox/falcon/cases", case)["id"]
     method, path_regex, operation = CREATES[path]
+    operations = operation if isinstance(operation, tuple) else (operation,)
     control("POST", "/_sandbox/faults", {"match": {"method": method, "path_regex": path_regex}, "action": "delay",
-                                         "delay": CREATE_DELAY, "count": RUNS})
+                                         "delay": CREATE_DELAY, "count": RUNS * len(operations)})
     mark = control("GET", "/_sandbox/requests?limit=0")["last_seq"]
     started = time.monotonic()
     try:
@@ -83,7 +87,7 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
     changed = [o.count("PARALLEL-RESULT changed=True") for o in outputs]
     assert sorted(changed) == [0] * (RUNS - 1) + [1], "exactly one run creates; the others find its object"
     sent = control("GET", "/_sandbox/requests?since=%d" % mark)["requests"]
-    assert [r["operation"] for r in sent].count(operation) == 1
+    assert [[r["operation"] for r in sent].count(name) for name in operations] == [1] * len(operations)
     assert elapsed >= CREATE_DELAY
 
     state = control("GET", "/_sandbox/state")
@@ -92,8 +96,11 @@ def test_four_parallel_runs_make_one_object(sandbox_url, control, tmp_path, path
     elif path == "request_message":
         thread = state["cloudforce_one"]["requests"][extra_vars["request_id"]]["messages"]
         made = [m for m in thread if m["content"] == tag]
-    elif path == "case":
+    elif path in ("case", "case_with_extras"):
         made = [c for c in state["falcon"]["cases"].values() if c.get("title", "").endswith(tag)]
+        if path == "case_with_extras":
+            assert [a["name"] for a in made[0].get("attachments") or []] == [tag + ".txt"]
+            assert [a["body"] for a in state["falcon"]["activities"].values() if a["case_id"] == made[0]["id"]] == [tag]
     elif path == "case_attachment":
         case = state["falcon"]["cases"][extra_vars["case_id"]]
         made = [a for a in case.get("attachments") or [] if a.get("name") == tag + ".txt"]
