@@ -230,7 +230,7 @@ options:
       - Unit21 only, and only with O(unit21_id). The case as an earlier task returned it (RV(case) of this module, or an
         item of RV(caseops.desk.case_info#module:cases)), used instead of reading it again (two requests fewer).
       - It must be the case as it is now, with nothing written to it since that task (for example by
-        M(caseops.desk.case_attachment), which records each file it links in the case's C(custom_data)): the module
+        M(caseops.desk.case_attachment), which records each file it links in the case's C(custom_data)). The module
         compares with it and writes only the difference.
       - It must carry C(unit21_id) (that of O(unit21_id)), C(source), C(tags) and C(custom_data), as a case read with
         its C(/cases/list) item does; a check-mode prediction of a case to be created is refused.

@@ -28,10 +28,10 @@ description:
     deep, within Unit21's limit of three levels for C(custom_data)."
   - "Unit21's C(GET /cases/{unit21_id}) does not return C(custom_data) (its documented C(getCaseResponse) has no such
     field), so the module reads the record from the case's C(/cases/list) item, found by the case's creation second,
-    source and status (the list has no filter by id). A Unit21 run therefore reads the case with two requests (one when
-    the GET does return C(custom_data); none when O(unit21_case) gives the case an earlier task read). When the file is not recorded, it links it, then writes the record with
-    C(options.merge_custom_data=true) and only the keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed), so
-    the rest of C(custom_data) is kept."
+    source and status (the list has no filter by id). A Unit21 run therefore reads the case with two requests (one
+    when the GET does return C(custom_data); none when O(unit21_case) gives the case an earlier task read). When the
+    file is not recorded, it links it, then writes the record with C(options.merge_custom_data=true) and only the
+    keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed), so the rest of C(custom_data) is kept."
   - "Unit21 refuses request bodies of 1 MB or more. A file whose base64 JSON body would reach 1,000,000 bytes (a file
     of about 730 KB or more) is sent as C(multipart/form-data) instead, the other form C(link-media) documents, which
     carries the file's bytes as they are; files up to 5 MB are linked that way."
