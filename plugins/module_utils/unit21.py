@@ -318,6 +318,28 @@ def check_unit21_id(value, option="unit21_id"):
     return int(text)
 
 
+def check_given_case(value, unit21_id, option="unit21_case"):
+    """A case an earlier task returned, passed so that it is not read again: checked to be whole and the right one.
+
+    Whole means as a read returns it with its /cases/list item (``tags`` and ``custom_data``, FIDELITY.md, Unit21 U1,
+    U2) and ``source``: what the modules compare and record against.  A check-mode prediction of a case to be created
+    has no unit21_id and is refused.
+    """
+    if not isinstance(value, dict):
+        raise InvalidInputError("%s must be a Unit21 case as caseops.desk.case or caseops.desk.case_info returned it (a "
+                                "dictionary), got %r." % (option, value))
+    wanted = check_unit21_id(unit21_id)
+    if _as_int(value.get("unit21_id"), None) != wanted:
+        raise InvalidInputError("%s is the case with unit21_id %r, not %d: pass the case of unit21_id %d, or leave %s "
+                                "out and the case is read." % (option, value.get("unit21_id"), wanted, wanted, option))
+    missing = [field for field in ("source", "tags", "custom_data") if field not in value]
+    if missing or not isinstance(value["custom_data"], dict) or not isinstance(value["tags"], list):
+        raise InvalidInputError("%s lacks %s: pass the case as caseops.desk.case or caseops.desk.case_info returned it "
+                                "with its tags and custom_data, or leave %s out and the case is read."
+                                % (option, ", ".join(missing) or "a list of tags and a custom_data dictionary", option))
+    return value
+
+
 def check_custom_data(value, option):
     """A custom_data object Unit21 takes: a dict at most CUSTOM_DATA_MAX_DEPTH objects deep."""
     if not isinstance(value, dict):

@@ -394,6 +394,30 @@ def _api_items(field, items):
     return [dict(item) if isinstance(item, dict) else item for item in items]
 
 
+def list_fields_after(case, body, lists, merge_custom):
+    """The list-only fields (tags, custom_data, assigned_to) of ``case`` after the update ``body``, or None.
+
+    None when they cannot be known without reading the case's list item again: ``case`` lacked them, or custom_data
+    was merged in a way whose outcome depends on how deep Unit21 merges (its notes do not say; only the default,
+    replace, is documented).  Tags follow from the documented strategies (U16): ``union`` adds, ``replace`` replaces.
+    """
+    if not all(field in case for field in ("tags", "custom_data")) or not isinstance(case["custom_data"], dict):
+        return None
+    known = dict((field, copy.deepcopy(case[field])) for field in unit21.LIST_ONLY_FIELDS if field in case)
+    if "tags" in body:
+        known["tags"] = list(body["tags"]) if lists == REPLACE else list(case["tags"] or []) + list(body["tags"])
+    if "custom_data" in body:
+        sent = body["custom_data"]
+        if not merge_custom:
+            known["custom_data"] = copy.deepcopy(sent)
+        else:
+            deep = _deep_merge(case["custom_data"], sent)
+            if deep != dict(case["custom_data"], **sent):
+                return None
+            known["custom_data"] = copy.deepcopy(deep)
+    return known
+
+
 def diff_view(case, fields):
     """The compared fields of a case, normalised, for the diff."""
     view = {}
@@ -424,10 +448,22 @@ def run_case(module, client):
     lists = params.get("lists") or MERGE
     custom_data_mode = params.get("custom_data_mode") or MERGE
     unit21_id = params.get("unit21_id")
+    given = params.get("unit21_case")
+    if given is not None:
+        if unit21_id in (None, ""):
+            raise InvalidInputError("unit21_case needs unit21_id (the unit21_id of that case): unit21_case only saves "
+                                    "reading a case the task names by its unit21_id.")
+        unit21.check_given_case(given, unit21_id)
+        if "custom_data" in wanted and custom_data_mode == REPLACE:
+            # A replace writes back the collection's own custom_data keys (the media records), which another task may
+            # have changed since the case was read: they must be read now, not taken from an earlier task.
+            given = None
 
     if unit21_id not in (None, ""):
         try:
-            case = client.read_case(unit21_id)
+            # A given case is the caller's read, with no write in between (as documented): reading it again would
+            # return the same case.
+            case = given if given is not None else client.read_case(unit21_id)
         except NotFoundError:
             raise InvalidInputError("Unit21 has no case with unit21_id %s. To create a case, give case_id (and title) "
                                     "without unit21_id." % unit21_id)
@@ -539,7 +575,10 @@ def _converge(module, client, case, wanted, lists, custom_data_mode, changed):
         after = predicted_case(case, body, lists, custom_data_mode)
     else:
         client.update_case(unit21_id, body, list_merge_strategy=list_strategy, merge_custom_data=merge_custom)
-        after = client.read_case(unit21_id)
+        # The update answers only {unit21_id, case_id} (FIDELITY.md, U16): one GET for what Unit21 sets (status,
+        # disposition_at, dispositioned_by, actions); tags and custom_data come from the list item only when the
+        # update's outcome on them is not certain.
+        after = client.read_case(unit21_id, list_item=list_fields_after(case, body, lists, merge_custom))
     return dict(changed=True, case=after, unit21_id=unit21_id, changed_fields=fields,
                 diff=dict(before=diff_view(case, shown), after=diff_view(after, shown)))
 

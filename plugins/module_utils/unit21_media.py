@@ -55,8 +55,13 @@ def link(module, client):
     checksum = hashlib.sha256(data).hexdigest()
     attachment = dict(unit21_id=unit21_id, name=name, size=len(data), sha256=checksum, media_type=media_type,
                       custom_data=custom_data)
+    given = params.get("unit21_case")
+    if given is not None:
+        unit21.check_given_case(given, unit21_id)
 
-    case = client.read_case(unit21_id)
+    # A given case is the caller's read with no write since (as documented), so its media records are the current
+    # ones; reading them again would return the same.
+    case = given if given is not None else client.read_case(unit21_id)
     external = "EXTERNAL" in unit21.case_sources(case)
     if external and "custom_data" not in case and not allow_duplicates:
         raise ApiError("Unit21 case %s could not be found in /cases/list, so its custom_data, which records the files "

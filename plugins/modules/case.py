@@ -271,6 +271,18 @@ options:
     type: str
     choices: [merge, replace]
     default: merge
+  unit21_case:
+    description:
+      - Unit21 only, and only with O(unit21_id). The case as an earlier task returned it (RV(case) of this module, or an
+        item of RV(caseops.desk.case_info#module:cases)), used instead of reading it again (two requests fewer).
+      - It must be the case as it is now, with nothing written to it since that task (for example by
+        M(caseops.desk.case_attachment), which records each file it links in the case's C(custom_data)). The module
+        compares with it and writes only the difference.
+      - It must carry C(unit21_id) (that of O(unit21_id)), C(source), C(tags) and C(custom_data), as a case read with
+        its C(/cases/list) item does; a check-mode prediction of a case to be created is refused.
+      - With O(custom_data) and O(custom_data_mode=replace) the case is read anyway, since the replace writes back the
+        collection's own keys, which must be the current ones.
+    type: dict
 extends_documentation_fragment:
   - caseops.desk.connection
   - caseops.desk.falcon
@@ -408,7 +420,9 @@ EXAMPLES = r"""
 RETURN = r"""
 case:
   description:
-    - The case as the API returns it, whether just created, found or updated (for Unit21, read back after the change).
+    - The case as the API returns it, whether just created, found or updated (for Unit21, read back after the change;
+      C(tags) and C(custom_data), which only C(/cases/list) returns, are those sent and those read before the change
+      whenever the update's outcome on them is certain, else read back too).
     - Falcon - in check mode, when the case would be opened, the fields that would be sent (the body with its reference
       line), with RV(case.id) null.
     - Unit21 - in check mode, the predicted case; when it would be created, the fields that would be sent, with
@@ -548,7 +562,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.runner import run_mod
 FALCON_ONLY = ("type", "detections", "incidents", "user_uuid", "malware_submission_id", "recon_rule_type", "match_status",
                "match_filter", "match_detections", "comment", "attachments")
 UNIT21_ONLY = ("case_id", "unit21_id", "status", "disposition", "disposition_notes", "start_date", "end_date", "tags",
-               "queue_id", "alerts", "events", "entities", "custom_data", "lists", "custom_data_mode")
+               "queue_id", "alerts", "events", "entities", "custom_data", "lists", "custom_data_mode", "unit21_case")
 OPTION_OWNERS = dict([(name, ("falcon",)) for name in FALCON_ONLY] + [(name, ("unit21",)) for name in UNIT21_ONLY])
 OPTION_DEFAULTS = dict(match_status="any", match_detections=False, lists="merge", custom_data_mode="merge")
 
@@ -601,6 +615,7 @@ def module_kwargs():
         custom_data=dict(type="dict"),
         lists=dict(type="str", choices=["merge", "replace"], default="merge"),
         custom_data_mode=dict(type="str", choices=["merge", "replace"], default="merge"),
+        unit21_case=dict(type="dict"),
     )
     return dict(argument_spec=argument_spec, supports_check_mode=True,
                 required_if=[("provider", "falcon", ("title", "type"))])

@@ -28,10 +28,10 @@ description:
     deep, within Unit21's limit of three levels for C(custom_data)."
   - "Unit21's C(GET /cases/{unit21_id}) does not return C(custom_data) (its documented C(getCaseResponse) has no such
     field), so the module reads the record from the case's C(/cases/list) item, found by the case's creation second,
-    source and status (the list has no filter by id). A Unit21 run therefore reads the case with two requests (one when
-    the GET does return C(custom_data)). When the file is not recorded, it links it, then writes the record with
-    C(options.merge_custom_data=true) and only the keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed), so
-    the rest of C(custom_data) is kept."
+    source and status (the list has no filter by id). A Unit21 run therefore reads the case with two requests (one
+    when the GET does return C(custom_data); none when O(unit21_case) gives the case an earlier task read). When the
+    file is not recorded, it links it, then writes the record with C(options.merge_custom_data=true) and only the
+    keys C(caseops_desk_media) and C(caseops_desk_media_unconfirmed), so the rest of C(custom_data) is kept."
   - "Unit21 refuses request bodies of 1 MB or more. A file whose base64 JSON body would reach 1,000,000 bytes (a file
     of about 730 KB or more) is sent as C(multipart/form-data) instead, the other form C(link-media) documents, which
     carries the file's bytes as they are; files up to 5 MB are linked that way."
@@ -131,6 +131,17 @@ options:
       - When the new link succeeds, the file is recorded as linked and later runs no longer warn.
     type: bool
     default: false
+  unit21_case:
+    description:
+      - Unit21 only. The case O(unit21_id) as an earlier task returned it (RV(caseops.desk.case#module:case), or an item
+        of RV(caseops.desk.case_info#module:cases)), used instead of reading it again (two requests fewer).
+      - It must be the case as it is now, with nothing written to it since that task. Each link writes the case's
+        record of linked files, so in a loop that links several files to one case, give it to the first file only (or
+        to each file that the previous ones did not change); a case from before a link would make the module write an
+        outdated record, and a later run could link a file twice.
+      - It must carry C(unit21_id) (that of O(unit21_id)), C(source), C(tags) and C(custom_data), as a case read with
+        its C(/cases/list) item does.
+    type: dict
   attachment_id:
     description:
       - Falcon only. The ID of the attachment to download, as in RV(attachment.id) or the C(attachments) of a case from
@@ -391,7 +402,7 @@ from ansible_collections.caseops.desk.plugins.module_utils.runner import run_mod
 PROVIDER_OPTIONS = {
     "case_id": ("falcon",), "user_uuid": ("falcon",), "attachment_id": ("falcon",), "dest": ("falcon",),
     "unit21_id": ("unit21",), "media_type": ("unit21",), "media_custom_data": ("unit21",),
-    "allow_duplicates": ("unit21",), "relink_unconfirmed": ("unit21",),
+    "allow_duplicates": ("unit21",), "relink_unconfirmed": ("unit21",), "unit21_case": ("unit21",),
 }
 OPTION_DEFAULTS = {"allow_duplicates": False, "relink_unconfirmed": False}
 
@@ -446,6 +457,7 @@ def module_kwargs():
         media_custom_data=dict(type="dict"),
         allow_duplicates=dict(type="bool", default=False),
         relink_unconfirmed=dict(type="bool", default=False),
+        unit21_case=dict(type="dict"),
         src=dict(type="path"),
         content=dict(type="str"),
         name=dict(type="str"),

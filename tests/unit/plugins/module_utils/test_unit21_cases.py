@@ -476,3 +476,65 @@ def test_notes_only_update_is_not_resent_when_the_newest_action_lags(client):
     client.read_case.return_value = documented_read(actions=[{"disposition_notes": "first"}],
                                                     custom_data={"caseops_desk_fields": record})
     assert unit21_cases.run_case(module_with(unit21_id=100001, disposition_notes="second"), client)["changed"] is False
+
+
+# -- requests: the read-back after an update, and a case given by an earlier task (issue 14) --------------------------
+
+def test_the_read_back_takes_tags_and_custom_data_from_the_update_when_certain(client):
+    client.read_case.return_value = stored(custom_data={"owner": {"team": "a"}})
+    unit21_cases.run_case(module_with(unit21_id=100001, tags=["new:1"], custom_data={"k": 1}), client)
+    # Union adds the missing tags; a merge of a new top-level key ends the same however deep Unit21 merges.
+    assert client.read_case.call_args_list[1] == mock.call(100001, list_item={
+        "tags": ["source:ci", "new:1"], "custom_data": {"owner": {"team": "a"}, "k": 1}, "assigned_to": None})
+
+
+@pytest.mark.parametrize("before, body, lists, merge, after", [
+    ({"tags": ["a:1"], "custom_data": {}}, {"tags": ["b:2"]}, "replace", None, {"tags": ["b:2"], "custom_data": {}}),
+    ({"tags": [], "custom_data": {"x": {"y": 1}}}, {"custom_data": {"z": 2}}, "merge", False,
+     {"tags": [], "custom_data": {"z": 2}}),
+    ({"tags": [], "custom_data": {"x": {"y": 1}}}, {"custom_data": {"x": {"y": 2}}}, "merge", True,
+     {"tags": [], "custom_data": {"x": {"y": 2}}}),
+    # Deep and top-level merges differ here (x.y kept or dropped): the list item is read back instead.
+    ({"tags": [], "custom_data": {"x": {"y": 1}}}, {"custom_data": {"x": {"z": 2}}}, "merge", True, None),
+    # The list item was not found before: nothing is known.
+    ({"status": "OPEN"}, {"status": "CLOSED"}, "merge", None, None),
+])
+def test_list_fields_after_an_update(before, body, lists, merge, after):
+    assert unit21_cases.list_fields_after(before, body, lists, merge) == after
+
+
+def test_a_given_case_is_not_read_and_the_update_is_read_back_with_one_get(client):
+    case = stored()
+    result = unit21_cases.run_case(module_with(unit21_id=100001, status="CLOSED", disposition="TRUE_POSITIVE",
+                                               unit21_case=case), client)
+    assert result["changed"] is True
+    assert [c[0] for c in client.method_calls] == ["update_case", "read_case"]
+    assert client.read_case.call_args == mock.call(100001, list_item={"tags": ["source:ci"], "custom_data": {},
+                                                                      "assigned_to": None})
+
+
+def test_a_given_case_with_nothing_to_change_costs_no_request(client):
+    result = unit21_cases.run_case(module_with(unit21_id="100001", title="Fraud ring", unit21_case=stored()), client)
+    assert result["changed"] is False and client.method_calls == []
+
+
+def test_a_given_case_is_read_anyway_when_custom_data_is_replaced(client):
+    client.read_case.return_value = stored()
+    unit21_cases.run_case(module_with(unit21_id=100001, custom_data={"k": 1}, custom_data_mode="replace",
+                                      unit21_case=stored(custom_data={"k": 1})), client)
+    assert client.method_calls[0] == mock.call.read_case(100001)
+    client.update_case.assert_called_once()
+
+
+@pytest.mark.parametrize("params, says", [
+    (dict(case_id="ext-1", unit21_case=stored()), "unit21_case needs unit21_id"),
+    (dict(unit21_id=100002, unit21_case=stored()), "is the case with unit21_id 100001, not 100002"),
+    (dict(unit21_id=100001, unit21_case=dict(stored(), unit21_id=None)), "is the case with unit21_id None"),
+    (dict(unit21_id=100001, unit21_case=dict((k, v) for k, v in stored().items() if k != "custom_data")),
+     "lacks custom_data"),
+])
+def test_a_given_case_that_does_not_fit_is_refused_before_any_request(client, params, says):
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_cases.run_case(module_with(title="x", **params), client)
+    assert says in caught.value.msg
+    assert client.method_calls == []

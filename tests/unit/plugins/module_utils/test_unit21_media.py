@@ -369,3 +369,35 @@ def test_src_exactly_5_mb_is_linked_under_its_file_name(u21, tmp_path):
     src.write_bytes(b"\0" * (5 * 1024 * 1024))
     result = unit21_media.link(u21_module(src=str(src), content=None, name=None), u21)
     assert result["attachment"]["name"] == "scan.png" and result["attachment"]["size"] == 5 * 1024 * 1024
+
+
+# -- unit21_case: the case an earlier task read, not read again (issue 14) ------------------------------------------
+
+def given(case):
+    return dict(case, tags=[])
+
+
+def test_a_given_case_is_not_read_again(u21):
+    result = unit21_media.link(u21_module(unit21_case=given(u21_case(priority="high"))), u21)
+    assert result["changed"] is True and result["media_record"] == {NOTE_SHA: ["note.txt"]}
+    assert [c[0] for c in u21.method_calls] == ["link_media", "update_case"]
+    u21.update_case.assert_called_once_with(U21, records({NOTE_SHA: ["note.txt"]}), merge_custom_data=True)
+
+
+def test_a_file_recorded_in_the_given_case_costs_no_request(u21):
+    result = unit21_media.link(u21_module(unit21_case=given(u21_case({NOTE_SHA: ["note.txt"]}))), u21)
+    assert result["changed"] is False and u21.method_calls == []
+
+
+@pytest.mark.parametrize("case, says", [
+    ("text", "must be a Unit21 case"),
+    (dict(u21_case(), unit21_id=100002, tags=[]), "is the case with unit21_id 100002, not 100001"),
+    (dict(u21_case(), unit21_id=None, tags=[]), "is the case with unit21_id None"),
+    (u21_case(), "lacks tags"),
+    (dict(u21_case(), tags=[], custom_data=None), "a list of tags and a custom_data dictionary"),
+])
+def test_a_given_case_that_is_not_whole_or_not_this_one_is_refused_before_any_request(u21, case, says):
+    with pytest.raises(InvalidInputError) as caught:
+        unit21_media.link(u21_module(unit21_case=case), u21)
+    assert says in caught.value.msg and "unit21_case" in caught.value.msg
+    assert u21.method_calls == []
