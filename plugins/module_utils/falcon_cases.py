@@ -382,7 +382,7 @@ def _ensure_extras(module, client, result, extras):
                 posted, activity = True, dict(id=None, case_id=None, type="comment", body=extras.comment)
             else:
                 posted, activity = falcon_comments.ensure_comment(module, client, case_id, extras.comment,
-                                                                  extras.user_uuid)
+                                                                  extras.user_uuid, case_found=True)
             result["comment"] = dict(posted=posted, activity=activity)
             before["comment"] = None if posted else extras.comment
             after["comment"] = extras.comment

@@ -33,22 +33,23 @@ def list_comments(client, case_id):
     return [a for a in activities if a.get("type") == "comment"]
 
 
-def ensure_comment(module, client, case_id, text, user_uuid, allow_duplicates=False):
+def ensure_comment(module, client, case_id, text, user_uuid, allow_duplicates=False, case_found=False):
     """``(changed, activity)``: the case has a comment with ``text``; posted once when it had none.
 
-    In check mode ``activity`` is the prediction (``id`` None) when the comment would be posted.
+    In check mode ``activity`` is the prediction (``id`` None) when the comment would be posted. ``case_found``: the
+    caller has just read the case, so its existence needs no proof of its own.
     """
     posting = not allow_duplicates and not module.check_mode
     guard = CreateGuard.for_module(module, "Falcon", account_of(client), ("comment", case_id, normalized_text(text)),
                                    "a comment with this text on Falcon case %s" % case_id)
     # Look up, then post, one run at a time per case and text.
     with guard.serialised(posting):
-        return _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates)
+        return _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates, case_found)
 
 
-def _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates):
+def _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates, case_found):
     comments = list_comments(client, case_id)
-    if not comments and module.check_mode:
+    if not comments and module.check_mode and not case_found:
         # No comment yet: make sure the case exists, so check mode tells the truth (a real post learns it from the
         # API's 400 for an unknown case, FIDELITY.md Falcon F21, and spends no request on it otherwise).
         client.get_case(case_id)
@@ -70,7 +71,7 @@ def _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates):
     try:
         activity = guard.create(lambda recover: client.add_comment(case_id, text, user_uuid, recover=recover), posted)
     except ApiError as err:
-        if not comments and err.status == 400:
+        if not comments and err.status == 400 and not case_found:
             client.get_case(case_id)  # NotFoundError naming the case when that was the reason
         raise
     if activity is None:

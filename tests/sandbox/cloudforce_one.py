@@ -6,6 +6,7 @@ behaviour is unknown, the choice made here is listed in README.md
 """
 
 import datetime
+import functools
 import json
 import math
 import re
@@ -294,20 +295,25 @@ def _sorting(body):
     return sort_by, order == "desc"
 
 
+# Stored timestamps, parsed once: every listing page sorts and filters the whole list again, and parsing each item on
+# each page made a long thread cost O(N^2) parses (20,000 messages: 4 million), time the sandbox, not the listing, spent.
+_stored_time = functools.lru_cache(maxsize=1 << 17)(parse_time)
+
+
 def _within(moment, after, before):
     """Both bounds exclusive, so ``after=<last seen>`` never repeats an item."""
     if after is None and before is None:
         return True
     if moment is None:
         return False
-    stamp = parse_time(moment)
+    stamp = _stored_time(moment)
     return (after is None or stamp > after) and (before is None or stamp < before)
 
 
 def _sort_and_page(items, body, tiebreak, over_cap="refuse"):
     sort_by, reverse = _sorting(body)
     offset, per_page = _paging(body, over_cap)
-    ordered = sorted(items, key=lambda item: (parse_time(item[sort_by]), item[tiebreak]), reverse=reverse)
+    ordered = sorted(items, key=lambda item: (_stored_time(item[sort_by]), item[tiebreak]), reverse=reverse)
     return ordered[offset:offset + per_page]
 
 

@@ -219,3 +219,13 @@ def test_link_ids_of_every_published_shape_are_sent():
     result, _module = run(MessageCenterWithThreads(), detections=ids,
                           incidents=["inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210"])
     assert [d["id"] for d in result["case"]["detections"]] == ids
+
+
+def test_check_mode_on_a_found_case_reads_its_comments_but_not_the_case_again():
+    api = MessageCenterWithThreads()
+    run(api)
+    api.sent = []
+    result, _module = run(api, check_mode=True, comment="Contained.")
+    assert result["changed"] and result["comment"]["posted"] and result["comment"]["activity"]["id"] is None
+    # case_activity alone would read the case to prove it exists; this task has just found it.
+    assert api.sent == ["QueryCases", "GetCases", "QueryActivities"] and api.activities == []
