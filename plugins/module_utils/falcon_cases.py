@@ -293,8 +293,8 @@ def _ensure_case(module, client, guard, wanted, reference):
         counted = [case for case in candidates if holds_detections(case, wanted)]
     found, matches = pick_existing(counted, params["match_status"])
     if matches > 1:
-        module.warn("%d cases have this title and type; returning the most recently created one (%s)."
-                    % (matches, found["id"]))
+        module.warn("%d cases have this title and type%s; returning the most recently created one (%s)."
+                    % (matches, " and these detections" if params.get("match_detections") else "", found["id"]))
     if found is not None:
         differences = [name for name in COMPARED_FIELDS
                        if name in wanted and comparable(found, name) != comparable(wanted, name)]

@@ -102,6 +102,7 @@ options:
       - Falcon only. Detections the case is about, for O(type=fc:detection-support).
       - Each item is a detection ID (for example V(ldt:0123456789abcdef0123456789abcdef:123456)), or a dictionary
         with the keys C(id) and, optionally, C(url) and C(product).
+      - An ID holds only letters, digits and C(:), C(_), C(.), C(-) (checked before anything is sent).
     type: list
     elements: raw
   incidents:
@@ -109,6 +110,7 @@ options:
       - Falcon only. Incidents the case is about, for O(type=fc:incident-support).
       - Each item is an incident ID (for example V(inc:0123456789abcdef0123456789abcdef:fedcba9876543210fedcba9876543210)),
         or a dictionary with the keys C(id) and, optionally, C(url).
+      - An ID holds only letters, digits and C(:), C(_), C(.), C(-) (checked before anything is sent).
     type: list
     elements: raw
   user_uuid:
