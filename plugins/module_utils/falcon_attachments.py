@@ -80,11 +80,14 @@ def upload(module, client, case_id, user_uuid, name, data):
 
         after = dict(attachments=sorted(before["attachments"] + [name]))
         if module.check_mode:
-            predicted = dict(id=None, name=name, mime_type=None, size=len(data), created_by=user_uuid,
-                             created_time=None)
-            return _result(module, True, predicted, before, after)
+            return _result(module, True, predicted_attachment(name, len(data), user_uuid), before, after)
         attachment = add_attachment(client, guard, case_id, user_uuid, name, data)
         return _result(module, True, attachment, before, after)
+
+
+def predicted_attachment(name, size, user_uuid):
+    """The attachment record as check mode predicts it (no id yet)."""
+    return dict(id=None, name=name, mime_type=None, size=size, created_by=user_uuid, created_time=None)
 
 
 def add_attachment(client, guard, case_id, user_uuid, name, data):

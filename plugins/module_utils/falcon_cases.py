@@ -379,7 +379,7 @@ def _ensure_extras(module, client, result, extras):
     try:
         if extras.comment is not None:
             if case_id is None:
-                posted, activity = True, dict(id=None, case_id=None, type="comment", body=extras.comment)
+                posted, activity = True, falcon_comments.predicted_comment(None, extras.comment)
             else:
                 posted, activity = falcon_comments.ensure_comment(module, client, case_id, extras.comment,
                                                                   extras.user_uuid, case_found=True)
@@ -393,8 +393,8 @@ def _ensure_extras(module, client, result, extras):
                 files.append(dict(name=name, size=len(data), uploaded=False, attachment=existing))
                 continue
             if case_id is None:
-                uploaded = dict(changed=True, attachment=dict(id=None, name=name, mime_type=None, size=len(data),
-                                                              created_by=extras.user_uuid, created_time=None))
+                uploaded = dict(changed=True, attachment=falcon_attachments.predicted_attachment(name, len(data),
+                                                                                                 extras.user_uuid))
             else:
                 uploaded = falcon_attachments.upload(module, client, case_id, extras.user_uuid, name, data)
             files.append(dict(name=name, size=len(data), uploaded=uploaded["changed"], attachment=uploaded["attachment"]))

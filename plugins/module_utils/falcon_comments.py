@@ -24,6 +24,11 @@ def check_comment(text, user_uuid):
     falcon.check_user_uuid(user_uuid)
 
 
+def predicted_comment(case_id, text):
+    """The comment as check mode predicts it (no id yet)."""
+    return dict(id=None, case_id=case_id, type="comment", body=text)
+
+
 def list_comments(client, case_id):
     """Every comment on the case, newest first."""
     ids, _total = client.find_activity_ids(case_id, COMMENT_FILTER, "activity.created_time.desc", limit=COMMENT_SCAN_LIMIT)
@@ -57,7 +62,7 @@ def _ensure(module, client, guard, case_id, text, user_uuid, allow_duplicates, c
     if same and not allow_duplicates:
         return False, pick_oldest(same, "comments with this text on case %s" % case_id, module.warn, created="created_time")
 
-    predicted = dict(id=None, case_id=case_id, type="comment", body=text)
+    predicted = predicted_comment(case_id, text)
     if module.check_mode:
         return True, predicted
 

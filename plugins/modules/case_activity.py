@@ -161,11 +161,9 @@ def run(module, client):
     if params["provider"] == "unit21":
         raise InvalidInputError(UNIT21_REFUSAL)
     text = params["comment"]
-    if not text or not text.strip():
-        raise InvalidInputError("comment must not be empty.")
+    falcon_comments.check_comment(text, params["user_uuid"])
     if not params["case_id"].strip():
         raise InvalidInputError("case_id must not be empty.")
-    falcon_comments.check_comment(text, params["user_uuid"])
     changed, activity = falcon_comments.ensure_comment(module, client, params["case_id"], text, params["user_uuid"],
                                                        params["allow_duplicates"])
     return dict(changed=changed, activity=activity, diff=dict(before={} if changed else activity, after=activity))
